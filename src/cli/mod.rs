@@ -1,0 +1,110 @@
+//! The command line: clap definitions, logging set-up and one function per command.
+
+mod events;
+mod serve;
+mod simulate;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, ConfigArgs};
+use crate::store::StoreError;
+
+pub use simulate::{SimulateInboundArgs, simulated_text_delivery};
+
+/// WhatsApp for Claude (or any MCP client) through Meta's official Cloud API.
+#[derive(Debug, Parser)]
+#[command(name = "wa-mcp", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the webhook HTTP server until SIGINT or SIGTERM
+    Serve,
+    /// Apply database migrations and exit
+    Migrate,
+    /// Send a realistic, signed test delivery to a running server
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
+    /// Show the webhook delivery log, newest first
+    Events(events::EventsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// An inbound text message from a WhatsApp user
+    Inbound(SimulateInboundArgs),
+}
+
+/// A command's failure, as the user reads it on stderr.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Logs go to stderr only (stdout belongs to command output and, later, to MCP),
+/// filtered by `RUST_LOG` (default `info`, migrations' own chatter at `warn`), coloured only on a terminal.
+pub fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,refinery_core=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let config = Config::from_args(cli.config);
+    match cli.command {
+        Command::Serve => serve::serve(&config),
+        Command::Migrate => migrate(&config),
+        Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
+        Command::Events(args) => events::events(&config, &args),
+    }
+}
+
+fn migrate(config: &Config) -> Result<ExitCode, CliError> {
+    let applied = crate::store::Store::migrate_file(&config.db_path)?;
+    let version = crate::store::Store::schema_version();
+    if applied.is_empty() {
+        println!(
+            "{}: schema is current (version {version})",
+            config.db_path.display()
+        );
+    } else {
+        println!(
+            "{}: applied {} (now version {version})",
+            config.db_path.display(),
+            applied.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,73 @@
+//! `wa-mcp serve`: the webhook listener as a long-running service.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use super::CliError;
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::store::Store;
+
+pub fn serve(config: &Config) -> Result<ExitCode, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = Store::open(&config.db_path)?;
+        let addr = SocketAddr::new(config.bind, config.port);
+        let listener = TcpListener::bind(addr).await.map_err(|e| {
+            CliError::Usage(format!(
+                "cannot listen on {addr}: {e} (is another wa-mcp running? set APP_HTTP_PORT or --port)"
+            ))
+        })?;
+        warn_on_missing_secrets(config);
+        tracing::info!(
+            address = %listener.local_addr()?,
+            database = %config.db_path.display(),
+            "listening"
+        );
+        let state = Arc::new(AppState {
+            store,
+            app_secret: config.app_secret.clone(),
+            verify_token: config.webhook_verify_token.clone(),
+        });
+        http::run(listener, state, shutdown_signal()).await;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn warn_on_missing_secrets(config: &Config) {
+    if config.app_secret.is_none() {
+        tracing::warn!("WA_APP_SECRET is not set: every webhook POST will be refused with 404");
+    }
+    if config.webhook_verify_token.is_none() {
+        tracing::warn!(
+            "WA_WEBHOOK_VERIFY_TOKEN is not set: Meta's verification handshake will be refused"
+        );
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!(signal = "SIGINT", "shutdown_requested"),
+        () = term => tracing::info!(signal = "SIGTERM", "shutdown_requested"),
+    }
+}

@@ -1,0 +1,186 @@
+//! The one typed configuration: embedded defaults, overridden by environment
+//! variables, overridden by flags (every variable of the contract has both).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// The Graph API version used unless `WA_GRAPH_API_VERSION` says otherwise.
+pub const DEFAULT_GRAPH_API_VERSION: &str = "v26.0";
+/// Meta's Graph API host.
+pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com";
+
+/// A secret value: usable, but never printed by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// A secret from a setting; an empty or blank setting counts as unset.
+    pub fn from_setting(value: Option<String>) -> Option<Secret> {
+        value.filter(|v| !v.trim().is_empty()).map(Secret)
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The settings as clap reads them from flags and the environment. Secrets hide their
+/// environment values from `--help`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// The database file [default: $XDG_DATA_HOME/wa-mcp/wa-mcp.db]
+    #[arg(long = "db", env = "WA_DB_PATH", global = true, value_name = "PATH")]
+    pub db_path: Option<PathBuf>,
+    /// Graph API bearer token
+    #[arg(
+        long,
+        env = "WA_ACCESS_TOKEN",
+        hide_env_values = true,
+        global = true,
+        value_name = "TOKEN"
+    )]
+    pub access_token: Option<String>,
+    /// App secret that signs webhook deliveries (X-Hub-Signature-256)
+    #[arg(
+        long,
+        env = "WA_APP_SECRET",
+        hide_env_values = true,
+        global = true,
+        value_name = "SECRET"
+    )]
+    pub app_secret: Option<String>,
+    /// Token Meta sends in the webhook verification handshake
+    #[arg(
+        long,
+        env = "WA_WEBHOOK_VERIFY_TOKEN",
+        hide_env_values = true,
+        global = true,
+        value_name = "TOKEN"
+    )]
+    pub webhook_verify_token: Option<String>,
+    /// The business phone number id that sends by default
+    #[arg(
+        long,
+        env = "WA_DEFAULT_PHONE_NUMBER_ID",
+        global = true,
+        value_name = "ID"
+    )]
+    pub default_phone_number_id: Option<String>,
+    /// The WhatsApp Business Account id
+    #[arg(long, env = "WA_BUSINESS_ACCOUNT_ID", global = true, value_name = "ID")]
+    pub business_account_id: Option<String>,
+    /// Comma-separated numbers or BSUIDs that may be written to (unset: no limit)
+    #[arg(
+        long,
+        env = "WA_ALLOWED_RECIPIENTS",
+        global = true,
+        value_name = "LIST"
+    )]
+    pub allowed_recipients: Option<String>,
+    /// Graph API version
+    #[arg(long, env = "WA_GRAPH_API_VERSION", global = true, default_value = DEFAULT_GRAPH_API_VERSION)]
+    pub graph_api_version: String,
+    /// Graph API base URL
+    #[arg(long, env = "WA_GRAPH_BASE_URL", global = true, default_value = DEFAULT_GRAPH_BASE_URL)]
+    pub graph_base_url: String,
+    /// Address the webhook listener binds
+    #[arg(long, env = "APP_BIND", global = true, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port the webhook listener binds
+    #[arg(long, env = "APP_HTTP_PORT", global = true, default_value_t = 3000)]
+    pub port: u16,
+}
+
+/// The configuration every command runs with, passed explicitly.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db_path: PathBuf,
+    pub access_token: Option<Secret>,
+    pub app_secret: Option<Secret>,
+    pub webhook_verify_token: Option<Secret>,
+    pub default_phone_number_id: Option<String>,
+    pub business_account_id: Option<String>,
+    /// `None` means no limit.
+    pub allowed_recipients: Option<Vec<String>>,
+    pub graph_api_version: String,
+    pub graph_base_url: String,
+    pub bind: IpAddr,
+    pub port: u16,
+}
+
+impl Config {
+    /// Resolves defaults (the database path) and reads secrets into [`Secret`]s.
+    pub fn from_args(args: ConfigArgs) -> Config {
+        let non_empty =
+            |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        Config {
+            db_path: args.db_path.unwrap_or_else(default_db_path),
+            access_token: Secret::from_setting(args.access_token),
+            app_secret: Secret::from_setting(args.app_secret),
+            webhook_verify_token: Secret::from_setting(args.webhook_verify_token),
+            default_phone_number_id: non_empty(args.default_phone_number_id),
+            business_account_id: non_empty(args.business_account_id),
+            allowed_recipients: non_empty(args.allowed_recipients).map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+            graph_api_version: args.graph_api_version,
+            graph_base_url: args.graph_base_url.trim_end_matches('/').to_owned(),
+            bind: args.bind,
+            port: args.port,
+        }
+    }
+}
+
+/// `$XDG_DATA_HOME/wa-mcp/wa-mcp.db`, else `~/.local/share/wa-mcp/wa-mcp.db`, else
+/// `./wa-mcp.db` when there is no home directory at all.
+pub fn default_db_path() -> PathBuf {
+    let from_env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let data =
+        from_env("XDG_DATA_HOME").or_else(|| from_env("HOME").map(|h| h.join(".local/share")));
+    match data {
+        Some(dir) => dir.join("wa-mcp").join("wa-mcp.db"),
+        None => PathBuf::from("wa-mcp.db"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::from_setting(Some("EAAGm0PX4ZCpsBA".into())).expect("set");
+        assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
+        assert_eq!(s.expose(), "EAAGm0PX4ZCpsBA");
+    }
+
+    #[test]
+    fn blank_secrets_are_unset() {
+        assert_eq!(Secret::from_setting(Some("  ".into())), None);
+        assert_eq!(Secret::from_setting(None), None);
+    }
+}

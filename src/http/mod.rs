@@ -1,0 +1,113 @@
+//! The HTTP transport on hyper: accept loop, graceful shutdown, request ids, one log
+//! line per request, and the routes. Handlers call the webhook and store modules and
+//! never write SQL.
+
+mod request_id;
+mod routes;
+mod webhook;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::HeaderValue;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::config::Secret;
+use crate::store::Store;
+
+pub use request_id::REQUEST_ID_HEADER;
+
+/// The largest webhook body accepted (Meta's deliveries are far smaller).
+pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+/// How long a client has to send its request headers, and then its body.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long shutdown waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the handlers need.
+pub struct AppState {
+    pub store: Store,
+    /// Signs webhook deliveries; without it every POST is refused (404).
+    pub app_secret: Option<Secret>,
+    /// Answers the GET handshake; without it every handshake is refused (404).
+    pub verify_token: Option<Secret>,
+}
+
+pub type HttpResponse = Response<Full<Bytes>>;
+
+/// Serves `listener` until `shutdown` resolves, then stops accepting, lets requests in
+/// flight finish (their deliveries commit before they are answered) and returns.
+pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "accept_failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let state = Arc::clone(&state);
+        let service = service_fn(move |req| handle(Arc::clone(&state), req, peer));
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection_closed_with_error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting_down");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("requests_drained"),
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain_timeout"),
+    }
+}
+
+async fn handle(
+    state: Arc<AppState>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<HttpResponse, std::convert::Infallible> {
+    let started = Instant::now();
+    let request_id = request_id::from_headers(req.headers());
+    let client = request_id::client_addr(req.headers(), peer);
+    let method = req.method().clone();
+    // The path only: the handshake's query string carries the verify token.
+    let path = req.uri().path().to_owned();
+    let mut response = routes::route(&state, req, &request_id).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    tracing::info!(
+        target: "wa_mcp::http",
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        request_id = %request_id,
+        %client,
+        "request"
+    );
+    Ok(response)
+}

@@ -1,0 +1,60 @@
+//! The route table and the small responses every route shares.
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::{AppState, HttpResponse, webhook};
+
+/// The webhook route Meta is pointed at.
+pub const WEBHOOK_PATH: &str = "/webhook/meta";
+
+pub async fn route(state: &AppState, req: Request<Incoming>, request_id: &str) -> HttpResponse {
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, WEBHOOK_PATH) => webhook::handshake(state, &req),
+        (&Method::POST, WEBHOOK_PATH) => webhook::receive(state, req, request_id).await,
+        (&Method::GET, "/health") => health(state).await,
+        _ => not_found(),
+    }
+}
+
+async fn health(state: &AppState) -> HttpResponse {
+    if state.store.is_healthy().await {
+        let body = serde_json::json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "database": "ok",
+        });
+        json(StatusCode::OK, &body)
+    } else {
+        let body = serde_json::json!({"status": "unavailable", "database": "unreachable"});
+        let mut resp = json(StatusCode::SERVICE_UNAVAILABLE, &body);
+        resp.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        resp
+    }
+}
+
+pub fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+pub fn json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// The one answer to anything wrong with a webhook request: it tells a prober nothing.
+pub fn not_found() -> HttpResponse {
+    text(StatusCode::NOT_FOUND, "not found\n")
+}

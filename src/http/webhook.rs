@@ -1,0 +1,216 @@
+//! `GET /webhook/meta` (the subscription handshake) and `POST /webhook/meta` (a
+//! signed delivery). Anything wrong is a 404 and nothing is written; a 200 to a POST
+//! is sent only after the delivery is committed with `synchronous=FULL`.
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_LENGTH, HeaderValue, RETRY_AFTER};
+use hyper::{Request, StatusCode};
+
+use super::routes::{not_found, text};
+use super::{AppState, BODY_TIMEOUT, HttpResponse, MAX_BODY_BYTES};
+use crate::store::Outcome;
+use crate::timefmt::now_micros;
+use crate::webhook::{PreparedDelivery, prepare_delivery, verify_signature};
+
+/// Bodies above this size are parsed on the blocking pool rather than the runtime.
+const INLINE_PARSE_BYTES: usize = 256 * 1024;
+/// The longest challenge echoed back (Meta's is a short number).
+const MAX_CHALLENGE_LEN: usize = 256;
+
+/// Answers Meta's verification: `hub.mode=subscribe` and a `hub.verify_token` equal,
+/// in constant time, to the configured token get the `hub.challenge` back as
+/// `text/plain`; anything else, including no configured token, gets 404.
+pub fn handshake(state: &AppState, req: &Request<Incoming>) -> HttpResponse {
+    let Some(expected) = &state.verify_token else {
+        tracing::warn!("webhook_handshake_refused: WA_WEBHOOK_VERIFY_TOKEN is not set");
+        return not_found();
+    };
+    let query = req.uri().query().unwrap_or("");
+    let (mut mode, mut token, mut challenge) = (None, None, None);
+    for (k, v) in parse_query(query) {
+        match k.as_str() {
+            "hub.mode" => mode = Some(v),
+            "hub.verify_token" => token = Some(v),
+            "hub.challenge" => challenge = Some(v),
+            _ => {}
+        }
+    }
+    let token_ok = token.is_some_and(|t| {
+        constant_time_eq::constant_time_eq(t.as_bytes(), expected.expose().as_bytes())
+    });
+    match (mode.as_deref(), challenge) {
+        (Some("subscribe"), Some(c))
+            if token_ok && !c.is_empty() && c.len() <= MAX_CHALLENGE_LEN =>
+        {
+            tracing::info!("webhook_handshake_ok");
+            text(StatusCode::OK, c)
+        }
+        _ => {
+            tracing::warn!("webhook_handshake_refused");
+            not_found()
+        }
+    }
+}
+
+/// Receives one delivery: size limit while reading, signature on the raw bytes, then
+/// a durable commit before the 200.
+pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str) -> HttpResponse {
+    let Some(secret) = &state.app_secret else {
+        tracing::warn!(
+            request_id,
+            "webhook_refused: WA_APP_SECRET is not set, so no delivery can be verified"
+        );
+        return not_found();
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let signature = req
+        .headers()
+        .get("x-hub-signature-256")
+        .map(|v| v.as_bytes().to_vec());
+    let body = match read_body(req.into_body()).await {
+        Ok(body) => body,
+        Err(resp) => return resp,
+    };
+    if let Err(why) = verify_signature(secret.expose().as_bytes(), &body, signature.as_deref()) {
+        tracing::warn!(request_id, reason = %why, bytes = body.len(), "webhook_signature_rejected");
+        return not_found();
+    }
+    let prepared = prepare(body, request_id.to_owned()).await;
+    log_contents(&prepared);
+    match state.store.commit_delivery(prepared).await {
+        Ok(report) => {
+            match report.outcome {
+                Outcome::Duplicate => {
+                    tracing::info!(request_id, event = report.event_id, "webhook_duplicate")
+                }
+                Outcome::Failed => tracing::warn!(
+                    request_id,
+                    event = report.event_id,
+                    error = report.error.as_deref().unwrap_or(""),
+                    "webhook_failed"
+                ),
+                outcome => tracing::info!(
+                    request_id,
+                    event = report.event_id,
+                    outcome = outcome.as_str(),
+                    messages = report.new_messages,
+                    statuses = report.new_statuses,
+                    duplicates = report.duplicates,
+                    "webhook_delivery"
+                ),
+            }
+            text(StatusCode::OK, "ok\n")
+        }
+        Err(e) => {
+            // Not stored: a non-200 makes Meta deliver it again later.
+            tracing::error!(request_id, error = %e, "webhook_not_stored");
+            let mut resp = text(StatusCode::SERVICE_UNAVAILABLE, "unavailable\n");
+            resp.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            resp
+        }
+    }
+}
+
+async fn read_body(body: Incoming) -> Result<Bytes, HttpResponse> {
+    let limited = Limited::new(body, MAX_BODY_BYTES);
+    match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "webhook_body_unreadable");
+            Err(text(StatusCode::BAD_REQUEST, "bad request\n"))
+        }
+        Err(_) => Err(text(StatusCode::REQUEST_TIMEOUT, "request timeout\n")),
+    }
+}
+
+async fn prepare(body: Bytes, request_id: String) -> PreparedDelivery {
+    let received_at = now_micros();
+    if body.len() <= INLINE_PARSE_BYTES {
+        return prepare_delivery(&body, request_id, received_at);
+    }
+    let rid = request_id.clone();
+    let body_for_task = body.clone();
+    tokio::task::spawn_blocking(move || prepare_delivery(&body_for_task, rid, received_at))
+        .await
+        .unwrap_or_else(|_| prepare_delivery(&body, request_id, received_at))
+}
+
+fn log_contents(d: &PreparedDelivery) {
+    let Ok(delivery) = &d.parsed else { return };
+    for field in &delivery.ignored_fields {
+        tracing::info!(request_id = %d.request_id, field = %field, "webhook_field_ignored");
+    }
+    for e in &delivery.value_errors {
+        tracing::warn!(request_id = %d.request_id, code = %e.code, title = %e.title, "webhook_value_error");
+    }
+}
+
+fn too_large() -> HttpResponse {
+    text(StatusCode::PAYLOAD_TOO_LARGE, "payload too large\n")
+}
+
+/// `application/x-www-form-urlencoded` pairs of a query string.
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match bytes.get(i + 1..i + 3) {
+            Some(&[hi, lo]) if bytes[i] == b'%' => hex_digit(hi).zip(hex_digit(lo)),
+            _ => None,
+        };
+        match (bytes[i], escaped) {
+            (b'%', Some((hi, lo))) => {
+                out.push(hi << 4 | lo);
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_query_pairs() {
+        let pairs = parse_query(
+            "hub.mode=subscribe&hub.verify_token=a%20b+c%2B&hub.challenge=1158201444&x",
+        );
+        assert_eq!(pairs[1], ("hub.verify_token".into(), "a b c+".into()));
+        assert_eq!(pairs[2].1, "1158201444");
+        assert_eq!(pairs[3], ("x".into(), String::new()));
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+}

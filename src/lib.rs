@@ -1,0 +1,15 @@
+//! wa-mcp: WhatsApp for Claude and any MCP client, through Meta's official Cloud API.
+//!
+//! The layout follows the boundaries: [`http`] (the hyper transport and routes),
+//! [`webhook`] (signature, redaction, normalisation), [`store`] (the SQLite file and its
+//! one writer), [`cli`] (the commands), with [`config`], [`model`], [`phone`] and
+//! [`timefmt`] shared by all.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod model;
+pub mod phone;
+pub mod store;
+pub mod timefmt;
+pub mod webhook;

@@ -1,0 +1,156 @@
+//! Contacts: one row per WhatsApp user, whichever way Meta identifies them.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::StoreError;
+use super::writer::WriteCtx;
+use crate::webhook::ContactSeen;
+
+/// Records what a delivery says about a user and returns the key their messages thread
+/// on (`contacts.wa_id`), or `None` when the delivery names no one.
+///
+/// The key is the phone number when one is known, else the BSUID. A BSUID-only row
+/// that later shows its phone number is re-keyed to the number (messages follow by
+/// `ON UPDATE CASCADE`); a BSUID-only row and a phone row found to be the same user
+/// are merged into the phone row. Known fields are never erased by a later delivery
+/// that omits them.
+pub fn upsert_contact(
+    ctx: &mut WriteCtx<'_>,
+    seen: &ContactSeen,
+) -> Result<Option<String>, StoreError> {
+    let conn = ctx.conn();
+    let by_user: Option<String> = match &seen.user_id {
+        Some(u) => conn
+            .query_row("SELECT wa_id FROM contacts WHERE user_id = ?1", [u], |r| {
+                r.get(0)
+            })
+            .optional()?,
+        None => None,
+    };
+    let by_phone: Option<String> = match &seen.wa_id {
+        Some(p) => conn
+            .query_row("SELECT wa_id FROM contacts WHERE wa_id = ?1", [p], |r| {
+                r.get(0)
+            })
+            .optional()?,
+        None => None,
+    };
+    let now = ctx.now().to_owned();
+    let key = match (by_user, by_phone, &seen.wa_id) {
+        (Some(u), Some(p), _) if u != p => {
+            merge_into(ctx, &u, &p)?;
+            p
+        }
+        (Some(u), _, Some(phone)) if seen.user_id.as_ref() == Some(&u) => {
+            // Keyed by its BSUID until now: the phone number becomes the key.
+            ctx.conn().execute(
+                "UPDATE contacts SET wa_id = ?1 WHERE wa_id = ?2",
+                params![phone, u],
+            )?;
+            phone.clone()
+        }
+        (Some(u), _, _) => u,
+        (None, Some(p), _) => p,
+        (None, None, _) => {
+            let Some(key) = seen.wa_id.clone().or_else(|| seen.user_id.clone()) else {
+                return Ok(None);
+            };
+            ctx.conn().execute(
+                "INSERT INTO contacts (wa_id, first_seen_at, updated_at) VALUES (?1, ?2, ?2)",
+                params![key, now],
+            )?;
+            key
+        }
+    };
+    ctx.conn().execute(
+        "UPDATE contacts SET
+             user_id = coalesce(?2, user_id),
+             parent_user_id = coalesce(?3, parent_user_id),
+             username = coalesce(?4, username),
+             profile_name = coalesce(?5, profile_name),
+             updated_at = ?6
+         WHERE wa_id = ?1
+           AND (coalesce(?2, user_id) IS NOT user_id
+             OR coalesce(?3, parent_user_id) IS NOT parent_user_id
+             OR coalesce(?4, username) IS NOT username
+             OR coalesce(?5, profile_name) IS NOT profile_name)",
+        params![
+            key,
+            seen.user_id,
+            seen.parent_user_id,
+            seen.username,
+            seen.profile_name,
+            now
+        ],
+    )?;
+    Ok(Some(key))
+}
+
+/// The fields a merged-away contact hands to the one it is merged into.
+struct MergedFields {
+    user_id: Option<String>,
+    parent_user_id: Option<String>,
+    username: Option<String>,
+    profile_name: Option<String>,
+    first_seen_at: String,
+    last_inbound_at: Option<String>,
+}
+
+/// Moves everything of the contact keyed `from` onto `into` and deletes `from`.
+fn merge_into(ctx: &mut WriteCtx<'_>, from: &str, into: &str) -> Result<(), StoreError> {
+    let conn = ctx.conn();
+    conn.execute(
+        "UPDATE messages SET contact_wa_id = ?2 WHERE contact_wa_id = ?1",
+        params![from, into],
+    )?;
+    let old = conn.query_row(
+        "SELECT user_id, parent_user_id, username, profile_name, first_seen_at, last_inbound_at
+         FROM contacts WHERE wa_id = ?1",
+        [from],
+        |r| {
+            Ok(MergedFields {
+                user_id: r.get(0)?,
+                parent_user_id: r.get(1)?,
+                username: r.get(2)?,
+                profile_name: r.get(3)?,
+                first_seen_at: r.get(4)?,
+                last_inbound_at: r.get(5)?,
+            })
+        },
+    )?;
+    conn.execute("DELETE FROM contacts WHERE wa_id = ?1", [from])?;
+    conn.execute(
+        "UPDATE contacts SET
+             user_id = coalesce(user_id, ?2),
+             parent_user_id = coalesce(parent_user_id, ?3),
+             username = coalesce(username, ?4),
+             profile_name = coalesce(profile_name, ?5),
+             first_seen_at = min(first_seen_at, ?6),
+             last_inbound_at = CASE WHEN last_inbound_at IS NULL OR ?7 > last_inbound_at
+                                    THEN coalesce(?7, last_inbound_at) ELSE last_inbound_at END,
+             updated_at = ?8
+         WHERE wa_id = ?1",
+        params![
+            into,
+            old.user_id,
+            old.parent_user_id,
+            old.username,
+            old.profile_name,
+            old.first_seen_at,
+            old.last_inbound_at,
+            ctx.now()
+        ],
+    )?;
+    tracing::info!(from, into, "contacts_merged");
+    Ok(())
+}
+
+/// Moves the contact's last inbound time (which opens the 24-hour window) forward to `ts`.
+pub fn touch_last_inbound(ctx: &WriteCtx<'_>, wa_id: &str, ts: &str) -> Result<(), StoreError> {
+    ctx.conn().execute(
+        "UPDATE contacts SET last_inbound_at = ?2
+         WHERE wa_id = ?1 AND (last_inbound_at IS NULL OR last_inbound_at < ?2)",
+        params![wa_id, ts],
+    )?;
+    Ok(())
+}

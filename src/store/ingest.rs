@@ -1,0 +1,222 @@
+//! Writing one webhook delivery: the delivery-log row, idempotency claims, contacts,
+//! messages and statuses, all in one savepoint so they commit together or not at all.
+
+use rusqlite::params;
+use uuid::Uuid;
+
+use super::StoreError;
+use super::contacts::{touch_last_inbound, upsert_contact};
+use super::statuses::record_status;
+use super::writer::WriteCtx;
+use crate::timefmt::{format_micros, format_unix_secs};
+use crate::webhook::{Delivery, InboundMessage, PreparedDelivery};
+
+/// The delivery log's verdict on one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// At least one new message or status was stored.
+    Processed,
+    /// Everything in it had been stored before (a replay).
+    Duplicate,
+    /// Nothing in it asks for rows (template updates, account updates, errors only...).
+    Ignored,
+    /// It could not be read, or part of it could not; kept for reprocessing.
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Processed => "processed",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Ignored => "ignored",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// What storing one delivery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// The `webhook_events` row.
+    pub event_id: i64,
+    pub outcome: Outcome,
+    pub new_messages: usize,
+    pub new_statuses: usize,
+    /// Messages and statuses already stored by an earlier delivery.
+    pub duplicates: usize,
+    pub error: Option<String>,
+}
+
+/// Stores one delivery. Rows that cannot be written roll back together and the
+/// delivery is logged as failed with its payload, so an answer of 200 always means
+/// the delivery is kept somewhere it can be recovered from.
+pub fn write_delivery(
+    ctx: &mut WriteCtx<'_>,
+    d: &PreparedDelivery,
+) -> Result<DeliveryReport, StoreError> {
+    let delivery = match &d.parsed {
+        Ok(delivery) => delivery,
+        Err(e) => return log_failed(ctx, d, &e.to_string()),
+    };
+    ctx.conn().execute_batch("SAVEPOINT delivery")?;
+    match write_rows(ctx, d, delivery) {
+        Ok(report) => {
+            ctx.conn().execute_batch("RELEASE delivery")?;
+            Ok(report)
+        }
+        Err(e) => {
+            ctx.conn()
+                .execute_batch("ROLLBACK TO delivery; RELEASE delivery")?;
+            tracing::error!(request_id = %d.request_id, error = %e, "webhook_rows_failed");
+            log_failed(ctx, d, &format!("rows could not be stored: {e}"))
+        }
+    }
+}
+
+fn write_rows(
+    ctx: &mut WriteCtx<'_>,
+    d: &PreparedDelivery,
+    delivery: &Delivery,
+) -> Result<DeliveryReport, StoreError> {
+    let event_id = insert_event(ctx, d, Outcome::Processed, None)?;
+    for contact in &delivery.contacts {
+        upsert_contact(ctx, contact)?;
+    }
+    let (mut new_messages, mut new_statuses, mut duplicates) = (0, 0, 0);
+    for m in &delivery.messages {
+        if claim_event(ctx, &m.event_id, "message", event_id)? && insert_inbound(ctx, m)? {
+            new_messages += 1;
+        } else {
+            duplicates += 1;
+        }
+    }
+    for s in &delivery.statuses {
+        if claim_event(ctx, &s.event_id, "status", event_id)? {
+            record_status(ctx, s, event_id)?;
+            new_statuses += 1;
+        } else {
+            duplicates += 1;
+        }
+    }
+    let error = (!delivery.problems.is_empty()).then(|| delivery.problems.join("; "));
+    let outcome = if error.is_some() {
+        Outcome::Failed
+    } else if new_messages + new_statuses > 0 {
+        Outcome::Processed
+    } else if duplicates > 0 {
+        Outcome::Duplicate
+    } else {
+        Outcome::Ignored
+    };
+    ctx.conn().execute(
+        "UPDATE webhook_events SET outcome = ?2, error = ?3, messages = ?4, statuses = ?5 WHERE id = ?1",
+        params![event_id, outcome.as_str(), error, new_messages as i64, new_statuses as i64],
+    )?;
+    Ok(DeliveryReport {
+        event_id,
+        outcome,
+        new_messages,
+        new_statuses,
+        duplicates,
+        error,
+    })
+}
+
+fn log_failed(
+    ctx: &mut WriteCtx<'_>,
+    d: &PreparedDelivery,
+    error: &str,
+) -> Result<DeliveryReport, StoreError> {
+    let event_id = insert_event(ctx, d, Outcome::Failed, Some(error))?;
+    Ok(DeliveryReport {
+        event_id,
+        outcome: Outcome::Failed,
+        new_messages: 0,
+        new_statuses: 0,
+        duplicates: 0,
+        error: Some(error.to_owned()),
+    })
+}
+
+fn insert_event(
+    ctx: &mut WriteCtx<'_>,
+    d: &PreparedDelivery,
+    outcome: Outcome,
+    error: Option<&str>,
+) -> Result<i64, StoreError> {
+    let created_at = ctx.next_created_at();
+    ctx.conn().execute(
+        "INSERT INTO webhook_events (received_at, request_id, outcome, error, payload,
+             payload_sha256, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            format_micros(d.received_at),
+            d.request_id,
+            outcome.as_str(),
+            error,
+            d.payload,
+            d.payload_sha256,
+            created_at
+        ],
+    )?;
+    Ok(ctx.conn().last_insert_rowid())
+}
+
+/// Claims an event id; `false` means an earlier delivery already claimed it.
+fn claim_event(
+    ctx: &WriteCtx<'_>,
+    event_id: &str,
+    kind: &str,
+    webhook_event_id: i64,
+) -> Result<bool, StoreError> {
+    let inserted = ctx.conn().execute(
+        "INSERT INTO idempotency (event_id, kind, webhook_event_id, created_at)
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (event_id) DO NOTHING",
+        params![event_id, kind, webhook_event_id, ctx.now()],
+    )?;
+    Ok(inserted == 1)
+}
+
+/// Inserts the `messages` row of an inbound message; `false` when a row with its wamid
+/// exists already (the same message re-sent under another event id).
+fn insert_inbound(ctx: &mut WriteCtx<'_>, m: &InboundMessage) -> Result<bool, StoreError> {
+    let contact = upsert_contact(ctx, &m.sender)?;
+    let created_at = ctx.next_created_at();
+    let ts = m.ts.map(format_unix_secs);
+    let media = m.media.clone().unwrap_or_default();
+    let (error_code, error_title) = match &m.error {
+        Some(e) => (Some(e.code.clone()), Some(e.title.clone())),
+        None => (None, None),
+    };
+    let inserted = ctx.conn().execute(
+        "INSERT INTO messages (id, phone_number_id, direction, wamid, contact_wa_id, type, body,
+             media_id, media_mime_type, media_sha256, media_filename, context_wamid, status,
+             error_code, error_title, ts, created_at, updated_at, raw)
+         VALUES (?1, ?2, 'inbound', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'received',
+             ?12, ?13, ?14, ?15, ?15, ?16)
+         ON CONFLICT (wamid) DO NOTHING",
+        params![
+            Uuid::new_v4().to_string(),
+            m.phone_number_id,
+            m.wamid,
+            contact,
+            m.kind,
+            m.body,
+            media.id,
+            media.mime_type,
+            media.sha256,
+            media.filename,
+            m.context_wamid,
+            error_code,
+            error_title,
+            ts,
+            created_at,
+            m.raw.to_string()
+        ],
+    )?;
+    if let (1, Some(key)) = (inserted, &contact) {
+        touch_last_inbound(ctx, key, ts.as_deref().unwrap_or(ctx.now()))?;
+    }
+    Ok(inserted == 1)
+}

@@ -1,0 +1,235 @@
+//! The one SQLite file: every write goes through the writer thread, every read
+//! through a small pool of read-only connections. Nothing outside this module
+//! writes SQL.
+
+mod contacts;
+mod ingest;
+mod open;
+pub mod read;
+mod statuses;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+use tokio::sync::mpsc;
+
+pub use ingest::{DeliveryReport, Outcome};
+pub use read::{EventRow, MessageRow, PageCursor};
+pub use statuses::StatusEffect;
+pub use writer::WriteCtx;
+
+use crate::webhook::PreparedDelivery;
+
+/// Everything that can go wrong with the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("cannot use the database file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("the database refused WAL mode (journal_mode is {0})")]
+    NotWal(String),
+    #[error("the write was not committed: {0}")]
+    CommitFailed(String),
+    #[error("the database writer has stopped")]
+    WriterGone,
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// How the store is tuned. The defaults suit a laptop or a Raspberry Pi.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most jobs committed in one transaction (1 = one commit per job).
+    pub max_batch: usize,
+    /// Jobs that may wait for the writer before senders wait too.
+    pub queue_capacity: usize,
+    /// Read-only connections in the pool.
+    pub readers: u32,
+    /// How long any connection waits for another process's lock.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_batch: 256,
+            queue_capacity: 4096,
+            readers: 4,
+            busy_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A handle on the database; clones share the writer and the pool.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    jobs: Option<writer::JobSender>,
+    pool: Option<r2d2::Pool<SqliteConnectionManager>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Readers close first so the writer's connection is the last one and
+        // checkpoints the WAL into the main file; closing the queue then lets the
+        // writer finish what it holds and stop.
+        self.pool.take();
+        self.jobs.take();
+        let handle = self.writer.lock().ok().and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` with default options.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, StoreOptions::default())
+    }
+
+    /// Opens the database: folder and file modes, WAL, migrations, the writer thread
+    /// and the reader pool.
+    pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        open::prepare_file(path)?;
+        let mut conn = open::open_writer(path, options.busy_timeout)?;
+        let applied = open::migrate(&mut conn)?;
+        if !applied.is_empty() {
+            tracing::info!(path = %path.display(), ?applied, "migrations_applied");
+        }
+        let (jobs, rx) = mpsc::channel(options.queue_capacity.max(1));
+        let max_batch = options.max_batch.max(1);
+        let handle = std::thread::Builder::new()
+            .name("wa-mcp-writer".into())
+            .spawn(move || writer::run_writer(conn, rx, max_batch))
+            .map_err(|source| StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let busy = options.busy_timeout;
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_init(move |c| open::init_reader(c, busy));
+        let pool = r2d2::Pool::builder()
+            .max_size(options.readers.max(1))
+            .min_idle(Some(1))
+            .build(manager)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                jobs: Some(jobs),
+                pool: Some(pool),
+                writer: Mutex::new(Some(handle)),
+            }),
+        })
+    }
+
+    /// Applies pending migrations to the file at `path` without starting a store.
+    pub fn migrate_file(path: &Path) -> Result<Vec<String>, StoreError> {
+        open::prepare_file(path)?;
+        let mut conn = open::open_writer(path, StoreOptions::default().busy_timeout)?;
+        open::migrate(&mut conn)
+    }
+
+    /// The newest schema version this binary knows.
+    pub fn schema_version() -> i32 {
+        open::latest_version()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `work` in the writer's next transaction and returns its result once that
+    /// transaction is committed.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (job, rx) = writer::job(work);
+        let jobs = self.inner.jobs.as_ref().ok_or(StoreError::WriterGone)?;
+        jobs.send(job).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// [`Store::write`] for callers outside an async runtime (the CLI, tests).
+    pub fn write_blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (job, rx) = writer::job(work);
+        let jobs = self.inner.jobs.as_ref().ok_or(StoreError::WriterGone)?;
+        jobs.blocking_send(job)
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Runs `query` on a pooled read-only connection, off the async runtime.
+    pub async fn read<T, F>(&self, query: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read_blocking(query))
+            .await
+            .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+    }
+
+    /// [`Store::read`] on the calling thread.
+    pub fn read_blocking<T, F>(&self, query: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        let pool = self.inner.pool.as_ref().ok_or(StoreError::WriterGone)?;
+        let conn = pool.get()?;
+        query(&conn)
+    }
+
+    /// Durably stores one verified webhook delivery (see [`ingest::write_delivery`]).
+    pub async fn commit_delivery(
+        &self,
+        delivery: PreparedDelivery,
+    ) -> Result<DeliveryReport, StoreError> {
+        self.write(move |ctx| ingest::write_delivery(ctx, &delivery))
+            .await
+    }
+
+    /// [`Store::commit_delivery`] outside an async runtime.
+    pub fn commit_delivery_blocking(
+        &self,
+        delivery: PreparedDelivery,
+    ) -> Result<DeliveryReport, StoreError> {
+        self.write_blocking(move |ctx| ingest::write_delivery(ctx, &delivery))
+    }
+
+    /// True when the database answers a query.
+    pub async fn is_healthy(&self) -> bool {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .is_ok()
+    }
+}

@@ -1,0 +1,104 @@
+//! Opening the database file: its folder and mode, the connection settings every
+//! connection gets, and the embedded migrations.
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::StoreError;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Creates the database's folder (mode 0700) and the file itself (mode 0600) when they
+/// do not exist, and tightens an existing file to 0600. The WAL and shared-memory files
+/// SQLite creates beside it take the same mode.
+pub fn prepare_file(path: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    let mode = fs::metadata(path).map_err(io)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Opens the one read-write connection: WAL, `synchronous=FULL` (a commit survives
+/// power loss before we answer 200), foreign keys, and a busy timeout long enough that
+/// writers in other processes are waited for rather than reported as `database is locked`.
+pub fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy_timeout)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::NotWal(mode));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(conn)
+}
+
+/// Settings for a pooled reader: it can never write, and waits out a checkpoint.
+pub fn init_reader(conn: &mut Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy_timeout)?;
+    conn.execute_batch("PRAGMA query_only = ON; PRAGMA foreign_keys = ON;")
+}
+
+/// Applies every embedded migration not yet applied and returns the names applied.
+/// Two processes starting at once may race; the loser sees the winner's schema and
+/// succeeds on its retry.
+pub fn migrate(conn: &mut Connection) -> Result<Vec<String>, StoreError> {
+    let mut last_err = None;
+    for attempt in 0..5 {
+        match embedded::migrations::runner().set_grouped(true).run(conn) {
+            Ok(report) => {
+                return Ok(report
+                    .applied_migrations()
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect());
+            }
+            Err(e) => {
+                last_err = Some(e);
+                std::thread::sleep(Duration::from_millis(50 * (attempt + 1)));
+            }
+        }
+    }
+    Err(StoreError::Migration(
+        last_err.map(|e| e.to_string()).unwrap_or_default(),
+    ))
+}
+
+/// The newest migration version embedded in this binary.
+pub fn latest_version() -> i32 {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| m.version())
+        .max()
+        .unwrap_or(0)
+}

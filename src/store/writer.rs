@@ -1,0 +1,151 @@
+//! The one writer: a thread that owns the read-write connection and commits the jobs
+//! sent to it, several at a time, one savepoint each.
+//!
+//! Every job runs inside a savepoint of the batch transaction: a job that fails is
+//! rolled back alone and its neighbours still commit. Callers hear back only after the
+//! commit that holds their work (or its failure), so an answer is a durable fact.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot};
+
+use super::StoreError;
+use crate::timefmt::{format_micros, now_micros};
+
+/// What a job sees while it runs: the connection, inside the batch transaction, and the
+/// clock that hands out `created_at` values.
+pub struct WriteCtx<'c> {
+    conn: &'c Connection,
+    last_us: i64,
+    now: String,
+}
+
+impl WriteCtx<'_> {
+    pub fn conn(&self) -> &Connection {
+        self.conn
+    }
+
+    /// A `created_at` value greater than every one handed out before, by this or any
+    /// other process sharing the file: the write lock is held from the read of the
+    /// clock to the commit, so commit order equals `created_at` order.
+    pub fn next_created_at(&mut self) -> String {
+        self.last_us = now_micros().max(self.last_us + 1);
+        format_micros(self.last_us)
+    }
+
+    /// The batch's wall-clock time, for `updated_at`-style columns.
+    pub fn now(&self) -> &str {
+        &self.now
+    }
+}
+
+/// A unit of work for the writer, with the means to report its result.
+pub(super) trait Job: Send {
+    /// Does the work; `false` means it failed and its savepoint is rolled back.
+    fn run(&mut self, ctx: &mut WriteCtx<'_>) -> bool;
+    /// Reports the outcome once the batch is committed (`Ok`) or lost (`Err`).
+    fn finish(self: Box<Self>, committed: Result<(), String>);
+}
+
+struct TypedJob<T, F> {
+    work: Option<F>,
+    output: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for TypedJob<T, F>
+where
+    T: Send,
+    F: FnOnce(&mut WriteCtx<'_>) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, ctx: &mut WriteCtx<'_>) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| work(ctx)))
+            .unwrap_or_else(|_| Err(StoreError::Internal("a write job panicked".into())));
+        let ok = result.is_ok();
+        self.output = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), String>) {
+        let result = match (committed, self.output) {
+            (Ok(()), Some(out)) => out,
+            (Ok(()), None) => Err(StoreError::Internal("write job never ran".into())),
+            (Err(e), _) => Err(StoreError::CommitFailed(e)),
+        };
+        // The caller may have gone away (client disconnected); nothing to tell then.
+        let _ = self.reply.send(result);
+    }
+}
+
+pub(super) type JobSender = mpsc::Sender<Box<dyn Job>>;
+
+/// Wraps `work` as a job and the receiver its result arrives on.
+pub(super) fn job<T, F>(work: F) -> (Box<dyn Job>, oneshot::Receiver<Result<T, StoreError>>)
+where
+    T: Send + 'static,
+    F: FnOnce(&mut WriteCtx<'_>) -> Result<T, StoreError> + Send + 'static,
+{
+    let (reply, rx) = oneshot::channel();
+    let job = TypedJob {
+        work: Some(work),
+        output: None,
+        reply,
+    };
+    (Box::new(job), rx)
+}
+
+/// Runs until every sender is gone: takes the first queued job, everything else queued
+/// up to `max_batch`, and commits them together.
+pub(super) fn run_writer(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Box<dyn Job>>,
+    max_batch: usize,
+) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let committed = commit_batch(&mut conn, &mut batch).map_err(|e| {
+            tracing::error!(error = %e, jobs = batch.len(), "write batch lost");
+            e.to_string()
+        });
+        for job in batch.drain(..) {
+            job.finish(committed.clone());
+        }
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let last_us: i64 = tx.query_row("SELECT last_us FROM write_clock WHERE id = 1", [], |r| {
+        r.get(0)
+    })?;
+    let mut ctx = WriteCtx {
+        conn: &tx,
+        last_us,
+        now: format_micros(now_micros()),
+    };
+    for job in batch.iter_mut() {
+        tx.execute_batch("SAVEPOINT job")?;
+        if job.run(&mut ctx) {
+            tx.execute_batch("RELEASE job")?;
+        } else {
+            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+        }
+    }
+    tx.execute(
+        "UPDATE write_clock SET last_us = ?1 WHERE id = 1",
+        [ctx.last_us],
+    )?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! Turning the verified bytes of one POST into what the store writes: the redacted
+//! payload for the delivery log and the rows it holds.
+
+use sha2::{Digest, Sha256};
+
+use super::delivery::Delivery;
+use super::normalise::{NormaliseError, normalise_delivery, parse_delivery};
+use super::redact::redact;
+use super::signature::to_hex;
+
+/// One verified delivery, ready to be written in one transaction.
+#[derive(Debug, Clone)]
+pub struct PreparedDelivery {
+    pub request_id: String,
+    /// When the request arrived, microseconds since the epoch.
+    pub received_at: i64,
+    /// The redacted JSON, or the body as (lossy) text when it is not JSON.
+    pub payload: String,
+    /// SHA-256 of the exact bytes received.
+    pub payload_sha256: String,
+    /// The rows, or why the body could not be read.
+    pub parsed: Result<Delivery, NormaliseError>,
+}
+
+/// Parses, redacts and normalises a verified body. Secrets are redacted before
+/// normalisation, so no row can carry one either.
+pub fn prepare_delivery(body: &[u8], request_id: String, received_at: i64) -> PreparedDelivery {
+    let payload_sha256 = to_hex(&Sha256::digest(body));
+    let (payload, parsed) = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            redact(&mut value);
+            let parsed = if value.is_object() {
+                normalise_delivery(&value)
+            } else {
+                Err(NormaliseError::NotAnObject)
+            };
+            (value.to_string(), parsed)
+        }
+        Err(_) => {
+            let why = parse_delivery(body)
+                .err()
+                .unwrap_or(NormaliseError::NotAnObject);
+            (String::from_utf8_lossy(body).into_owned(), Err(why))
+        }
+    };
+    PreparedDelivery {
+        request_id,
+        received_at,
+        payload,
+        payload_sha256,
+        parsed,
+    }
+}

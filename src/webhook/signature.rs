@@ -1,0 +1,173 @@
+//! The `X-Hub-Signature-256` check that decides whether a POST came from Meta.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+/// Why a delivery's signature was refused. Every variant is answered the same way
+/// (404, nothing written); the variant only goes to the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("no X-Hub-Signature-256 header")]
+    Missing,
+    #[error("X-Hub-Signature-256 is not `sha256=` followed by 64 hex digits")]
+    Malformed,
+    #[error("X-Hub-Signature-256 does not match the body")]
+    Mismatch,
+}
+
+/// Checks `header` (the raw `X-Hub-Signature-256` value) against HMAC-SHA256 of the
+/// exact bytes received, keyed with the app secret.
+///
+/// The contract it keeps: the header must be `sha256=` and exactly 64 hex digits (either
+/// case, since hex is case-insensitive; no surrounding space, no other algorithm); the
+/// digest is computed over the raw body before any parsing, and compared in constant
+/// time, so the comparison leaks nothing about how much of a forged signature matched.
+pub fn verify_signature(
+    app_secret: &[u8],
+    body: &[u8],
+    header: Option<&[u8]>,
+) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing)?;
+    let claimed = parse_signature_header(header)?;
+    let expected = sign(app_secret, body);
+    if constant_time_eq::constant_time_eq_32(&claimed, &expected) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+/// Reads `sha256=<64 hex>` into the 32 digest bytes it names.
+pub fn parse_signature_header(header: &[u8]) -> Result<[u8; 32], SignatureError> {
+    let hex = header
+        .strip_prefix(b"sha256=")
+        .ok_or(SignatureError::Malformed)?;
+    if hex.len() != 64 {
+        return Err(SignatureError::Malformed);
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+    }
+    Ok(out)
+}
+
+/// HMAC-SHA256 of `body` keyed with `secret`: what Meta puts after `sha256=`.
+pub fn sign(secret: &[u8], body: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so construction cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(body);
+    mac.finalize().into_bytes().into()
+}
+
+/// The full header value Meta would send for `body`: `sha256=` and lowercase hex.
+pub fn signature_header(secret: &[u8], body: &[u8]) -> String {
+    let mut out = String::with_capacity(71);
+    out.push_str("sha256=");
+    out.push_str(&to_hex(&sign(secret, body)));
+    out
+}
+
+/// Lowercase hex of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    s
+}
+
+fn hex_value(c: u8) -> Result<u8, SignatureError> {
+    match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        b'A'..=b'F' => Ok(c - b'A' + 10),
+        _ => Err(SignatureError::Malformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"app-secret";
+    const BODY: &[u8] = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+
+    fn check(header: &str, body: &[u8]) -> Result<(), SignatureError> {
+        verify_signature(SECRET, body, Some(header.as_bytes()))
+    }
+
+    #[test]
+    fn valid_signature_passes() {
+        assert_eq!(check(&signature_header(SECRET, BODY), BODY), Ok(()));
+    }
+
+    #[test]
+    fn matches_an_independently_known_digest() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        let header = "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        assert_eq!(
+            verify_signature(
+                b"Jefe",
+                b"what do ya want for nothing?",
+                Some(header.as_bytes())
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn uppercase_hex_is_accepted() {
+        let header = signature_header(SECRET, BODY)
+            .replace("sha256=", "")
+            .to_uppercase();
+        assert_eq!(check(&format!("sha256={header}"), BODY), Ok(()));
+    }
+
+    #[test]
+    fn tampered_body_is_refused() {
+        let mut body = BODY.to_vec();
+        body[5] ^= 1;
+        assert_eq!(
+            check(&signature_header(SECRET, BODY), &body),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn wrong_secret_is_refused() {
+        assert_eq!(
+            check(&signature_header(b"other", BODY), BODY),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn missing_header_is_refused() {
+        assert_eq!(
+            verify_signature(SECRET, BODY, None),
+            Err(SignatureError::Missing)
+        );
+    }
+
+    #[test]
+    fn malformed_headers_are_refused() {
+        let good = signature_header(SECRET, BODY);
+        let hex = &good["sha256=".len()..];
+        for bad in [
+            hex.to_string(),                   // no prefix
+            format!("sha1={hex}"),             // other algorithm
+            format!("SHA256={hex}"),           // prefix is case-sensitive
+            format!("sha256= {hex}"),          // space
+            format!("{good} "),                // trailing space
+            format!("sha256={}", &hex[..63]),  // short
+            format!("sha256={hex}0"),          // long
+            format!("sha256={}g", &hex[..63]), // not hex
+            String::new(),
+        ] {
+            assert_eq!(check(&bad, BODY), Err(SignatureError::Malformed), "{bad:?}");
+        }
+    }
+}
