@@ -1,0 +1,178 @@
+//! The real binary: `serve` in the background, `simulate inbound` against it,
+//! `events`, and a clean exit on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wa-mcp");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn wa_mcp(db: &std::path::Path, port: u16) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("WA_DB_PATH", db)
+        .env("WA_APP_SECRET", "cli-secret")
+        .env("WA_WEBHOOK_VERIFY_TOKEN", "cli-verify")
+        .env("WA_ACCESS_TOKEN", "EAAG-cli-token-value")
+        .env("APP_HTTP_PORT", port.to_string());
+    cmd
+}
+
+fn wait_for_health(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("serve exited early: {status}");
+        }
+        let health = ureq::get(&format!("http://127.0.0.1:{port}/health")).call();
+        if health.is_ok_and(|resp| resp.status() == 200) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("serve never became healthy");
+}
+
+#[test]
+fn simulate_inbound_reaches_serve_and_sigterm_exits_cleanly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let port = free_port();
+    let mut serve = wa_mcp(&db, port)
+        .args(["--log-format", "json", "serve"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    wait_for_health(port, &mut serve);
+
+    let out = wa_mcp(&db, port)
+        .args([
+            "simulate",
+            "inbound",
+            "--from",
+            "+44 7700 900123",
+            "--text",
+            "hello from the shell",
+        ])
+        .output()
+        .expect("simulate runs");
+    assert!(
+        out.status.success(),
+        "simulate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("answered 200"));
+
+    let events = wa_mcp(&db, port)
+        .arg("events")
+        .output()
+        .expect("events runs");
+    let listing = String::from_utf8_lossy(&events.stdout);
+    assert!(listing.contains("processed"), "{listing}");
+
+    let pid = serve.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = serve.wait().expect("serve exits");
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
+
+    let stderr = BufReader::new(serve.stderr.take().expect("stderr"));
+    let lines: Vec<String> = stderr.lines().map_while(Result::ok).collect();
+    let requests: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "request")
+        .collect();
+    let post = requests
+        .iter()
+        .find(|v| v["method"] == "POST")
+        .expect("one JSON log line for the POST");
+    assert_eq!(post["path"], "/webhook/meta");
+    assert_eq!(post["status"], 200);
+    assert!(post["request_id"].is_string() && post["latency_us"].is_u64());
+    let all = lines.join("\n");
+    for secret in ["cli-secret", "cli-verify", "EAAG-cli-token-value"] {
+        assert!(!all.contains(secret), "a secret reached the log");
+    }
+
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    let body: String = conn
+        .query_row(
+            "SELECT body FROM messages WHERE contact_wa_id = '447700900123'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("message stored");
+    assert_eq!(body, "hello from the shell");
+}
+
+#[test]
+fn simulate_without_an_app_secret_names_the_variable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = wa_mcp(&dir.path().join("wa.db"), free_port())
+        .env_remove("WA_APP_SECRET")
+        .args([
+            "simulate",
+            "inbound",
+            "--from",
+            "447700900123",
+            "--text",
+            "x",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WA_APP_SECRET"));
+}
+
+#[test]
+fn help_never_shows_secret_values() {
+    let out = wa_mcp(std::path::Path::new("/nonexistent/x.db"), 1)
+        .arg("--help")
+        .output()
+        .expect("help runs");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("WA_APP_SECRET"));
+    for secret in ["cli-secret", "cli-verify", "EAAG-cli-token-value"] {
+        assert!(!help.contains(secret), "{secret} shown in --help");
+    }
+}
+
+#[test]
+fn migrate_creates_a_private_database() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("nested").join("wa.db");
+    let out = wa_mcp(&db, 1)
+        .arg("migrate")
+        .output()
+        .expect("migrate runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::metadata(&db).expect("db").permissions().mode() & 0o777,
+        0o600
+    );
+    let again = wa_mcp(&db, 1)
+        .arg("migrate")
+        .output()
+        .expect("migrate runs");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("current"));
+}

@@ -1,0 +1,209 @@
+//! Test harness: a real server on 127.0.0.1:0 over a temp database, and helpers to
+//! sign, post and look at what was stored.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use wa_mcp::config::Secret;
+use wa_mcp::http::{self, AppState};
+use wa_mcp::store::Store;
+use wa_mcp::webhook::signature::signature_header;
+
+pub const APP_SECRET: &str = "test-app-secret";
+pub const VERIFY_TOKEN: &str = "test-verify-token";
+
+/// A fixture payload from `tests/fixtures/`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// A fixture payload as JSON, to edit before sending.
+pub fn fixture_json(name: &str) -> serde_json::Value {
+    serde_json::from_slice(&fixture(name)).expect("fixture is JSON")
+}
+
+pub fn sign(body: &[u8]) -> String {
+    signature_header(APP_SECRET.as_bytes(), body)
+}
+
+/// What a test sees of an HTTP response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub request_id: Option<String>,
+    pub content_type: Option<String>,
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    _dir: TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// A server with both secrets configured.
+    pub fn start() -> TestServer {
+        TestServer::start_with(Some(APP_SECRET), Some(VERIFY_TOKEN))
+    }
+
+    pub fn start_with(app_secret: Option<&str>, verify_token: Option<&str>) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("data").join("wa-mcp.db");
+        let app_secret = Secret::from_setting(app_secret.map(str::to_owned));
+        let verify_token = Secret::from_setting(verify_token.map(str::to_owned));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let db_for_server = db.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let store = Store::open(&db_for_server).expect("store opens");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("report addr");
+                let state = Arc::new(AppState {
+                    store,
+                    app_secret,
+                    verify_token,
+                });
+                http::run(listener, state, async {
+                    let _ = shutdown_rx.await;
+                })
+                .await;
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server started");
+        TestServer {
+            addr,
+            db,
+            _dir: dir,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{path_and_query}", self.addr)
+    }
+
+    pub fn get(&self, path_and_query: &str) -> Reply {
+        let resp = agent()
+            .get(&self.url(path_and_query))
+            .call()
+            .expect("GET answered");
+        reply(resp)
+    }
+
+    /// POSTs `body` to the webhook with the given headers.
+    pub fn post(&self, body: &[u8], headers: &[(&str, &str)]) -> Reply {
+        let mut req = agent()
+            .post(&self.url("/webhook/meta"))
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        reply(req.send(body).expect("POST answered"))
+    }
+
+    /// POSTs `body` signed as Meta would.
+    pub fn post_signed(&self, body: &[u8]) -> Reply {
+        let sig = sign(body);
+        self.post(body, &[("x-hub-signature-256", sig.as_str())])
+    }
+
+    /// A read connection to the server's database.
+    pub fn conn(&self) -> Connection {
+        let conn = Connection::open(&self.db).expect("open db");
+        conn.busy_timeout(Duration::from_secs(10))
+            .expect("busy timeout");
+        conn
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        self.conn()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count")
+    }
+
+    /// Rows in every table the webhook writes.
+    pub fn total_rows(&self) -> i64 {
+        [
+            "contacts",
+            "messages",
+            "idempotency",
+            "message_status_events",
+            "webhook_events",
+        ]
+        .iter()
+        .map(|t| self.count(t))
+        .sum()
+    }
+
+    pub fn stop(mut self) {
+        self.shutdown_and_join();
+    }
+
+    fn shutdown_and_join(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown_and_join();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn reply(mut resp: ureq::http::Response<ureq::Body>) -> Reply {
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let request_id = header("x-request-id");
+    let content_type = header("content-type");
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    Reply {
+        status,
+        body,
+        request_id,
+        content_type,
+    }
+}

@@ -1,0 +1,198 @@
+//! Two writers on one database file (as a `serve` daemon and an `mcp` process are),
+//! and a reader paging by `(created_at, id)` while they write.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use wa_mcp::cli::simulated_text_delivery;
+use wa_mcp::store::{PageCursor, Store, StoreOptions, read};
+use wa_mcp::webhook::prepare_delivery;
+
+const PER_WRITER: usize = 150;
+
+fn write_many(path: &Path, writer: usize, options: StoreOptions) {
+    let store = Store::open_with(path, options).expect("store opens");
+    for i in 0..PER_WRITER {
+        let from = format!("4477009{writer:02}{i:03}");
+        let body = simulated_text_delivery(
+            &from,
+            "W",
+            &format!("w{writer} m{i}"),
+            "1",
+            "2",
+            1_749_416_383,
+        );
+        let prepared = prepare_delivery(body.to_string().as_bytes(), format!("w{writer}-{i}"), 0);
+        let report = store
+            .commit_delivery_blocking(prepared)
+            .expect("committed, never `database is locked`");
+        assert_eq!(report.new_messages, 1);
+    }
+}
+
+#[test]
+fn two_writers_keep_created_at_strictly_increasing_and_a_pager_never_skips() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("shared.db");
+    // Created first so both writers and the reader open an existing schema.
+    let reader = Store::open(&path).expect("reader store");
+
+    let done = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = [(0usize, 64usize), (1, 1)]
+        .into_iter()
+        .map(|(w, max_batch)| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                write_many(
+                    &path,
+                    w,
+                    StoreOptions {
+                        max_batch,
+                        ..StoreOptions::default()
+                    },
+                )
+            })
+        })
+        .collect();
+
+    let pager = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let mut cursor: Option<PageCursor> = None;
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let after = cursor.clone();
+                let page = reader
+                    .read_blocking(move |c| read::page_messages(c, after.as_ref(), 7))
+                    .expect("page");
+                if let Some(last) = page.last() {
+                    cursor = Some(PageCursor {
+                        created_at: last.created_at.clone(),
+                        id: last.id.clone(),
+                    });
+                }
+                let empty = page.is_empty();
+                seen.extend(page.into_iter().map(|m| m.id));
+                if empty && finished {
+                    return seen;
+                }
+            }
+        })
+    };
+    for w in writers {
+        w.join().expect("writer finished");
+    }
+    done.store(true, Ordering::SeqCst);
+    let seen = pager.join().expect("pager finished");
+
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    let by_commit: Vec<(String, String)> = conn
+        .prepare("SELECT id, created_at FROM messages ORDER BY rowid")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(by_commit.len(), 2 * PER_WRITER);
+    for pair in by_commit.windows(2) {
+        assert!(
+            pair[0].1 < pair[1].1,
+            "created_at not strictly increasing: {pair:?}"
+        );
+    }
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "the pager saw a row twice");
+    let all: Vec<String> = by_commit.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(seen, all, "the pager skipped or reordered rows");
+}
+
+#[test]
+fn a_failing_job_does_not_roll_back_its_batch_neighbours() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("w.db")).expect("store");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let results = rt.block_on(async {
+        let ok = |n: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |ctx| {
+                        if n == 1 {
+                            // Holds the writer so the next two jobs queue up and
+                            // commit together in one batch.
+                            std::thread::sleep(std::time::Duration::from_millis(200));
+                        }
+                        let at = ctx.next_created_at();
+                        ctx.conn().execute(
+                            "INSERT INTO pull_cursors (client_id, last_pulled_at, updated_at) VALUES (?1, ?2, ?2)",
+                            rusqlite::params![format!("c{n}"), at],
+                        )?;
+                        Ok(n)
+                    })
+                    .await
+            }
+        };
+        let bad = {
+            let store = store.clone();
+            async move {
+                store
+                    .write(|ctx| {
+                        ctx.conn().execute(
+                            "INSERT INTO pull_cursors (client_id, last_pulled_at, updated_at) VALUES ('bad', 'x', 'x')",
+                            [],
+                        )?;
+                        ctx.conn().execute("INSERT INTO no_such_table VALUES (1)", [])?;
+                        Ok(0)
+                    })
+                    .await
+            }
+        };
+        tokio::join!(ok(1), bad, ok(2))
+    });
+    assert_eq!(results.0.expect("first committed"), 1);
+    assert!(results.1.is_err(), "the failing job reports its error");
+    assert_eq!(results.2.expect("third committed"), 2);
+    let clients: Vec<String> = store
+        .read_blocking(|c| {
+            Ok(
+                c.prepare("SELECT client_id FROM pull_cursors ORDER BY client_id")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?,
+            )
+        })
+        .expect("read");
+    assert_eq!(
+        clients,
+        ["c1", "c2"],
+        "the failed job's partial write is rolled back alone"
+    );
+}
+
+#[test]
+fn created_at_stays_increasing_when_another_process_clock_is_ahead() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("clock.db");
+    let store = Store::open(&path).expect("store");
+    // Another process on this file, with a clock an hour ahead, committed last.
+    let ahead = wa_mcp::timefmt::now_micros() + 3_600_000_000;
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute("UPDATE write_clock SET last_us = ?1", [ahead])
+        .expect("set clock");
+    let body = simulated_text_delivery("447700900123", "A", "after", "1", "2", 1_749_416_383);
+    let prepared = prepare_delivery(body.to_string().as_bytes(), "r".into(), 0);
+    store.commit_delivery_blocking(prepared).expect("committed");
+    let created_at: String = store
+        .read_blocking(|c| Ok(c.query_row("SELECT created_at FROM messages", [], |r| r.get(0))?))
+        .expect("row");
+    assert!(
+        created_at > wa_mcp::timefmt::format_micros(ahead),
+        "{created_at} is not after the last value handed out"
+    );
+}
