@@ -8,6 +8,9 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod mcp;
+pub mod messaging;
+pub mod meta;
 pub mod model;
 pub mod phone;
 pub mod store;

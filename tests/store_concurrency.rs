@@ -66,7 +66,9 @@ fn two_writers_keep_created_at_strictly_increasing_and_a_pager_never_skips() {
                 let finished = done.load(Ordering::SeqCst);
                 let after = cursor.clone();
                 let page = reader
-                    .read_blocking(move |c| read::page_messages(c, after.as_ref(), 7))
+                    .read_blocking(move |c| {
+                        read::page_messages(c, after.as_ref(), &Default::default(), 7)
+                    })
                     .expect("page");
                 if let Some(last) = page.last() {
                     cursor = Some(PageCursor {

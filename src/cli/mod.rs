@@ -1,6 +1,8 @@
 //! The command line: clap definitions, logging set-up and one function per command.
 
 mod events;
+mod mcp;
+mod send;
 mod serve;
 mod simulate;
 
@@ -38,6 +40,12 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the webhook HTTP server until SIGINT or SIGTERM
     Serve,
+    /// Run the MCP server on stdio (as Claude Desktop launches it), with the webhook listener
+    Mcp(mcp::McpArgs),
+    /// Send a WhatsApp text (the same path as the MCP tool send_message)
+    Send(send::SendArgs),
+    /// Print messages, oldest first
+    Messages(send::MessagesArgs),
     /// Apply database migrations and exit
     Migrate,
     /// Send a realistic, signed test delivery to a running server
@@ -68,7 +76,12 @@ pub enum CliError {
 /// filtered by `RUST_LOG` (default `info`, migrations' own chatter at `warn`), coloured only on a terminal.
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,refinery_core=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,refinery_core=warn"))
+        // The HTTP client's own debug and trace output carries request headers, the
+        // bearer token among them: never let it through, whatever RUST_LOG says.
+        .add_directive(quiet("ureq"))
+        .add_directive(quiet("ureq_proto"))
+        .add_directive(quiet("rustls"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -80,15 +93,35 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
+fn quiet(target: &str) -> tracing_subscriber::filter::Directive {
+    format!("{target}=info")
+        .parse()
+        .unwrap_or_else(|_| tracing_subscriber::filter::LevelFilter::INFO.into())
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let config = Config::from_args(cli.config);
     match cli.command {
         Command::Serve => serve::serve(&config),
+        Command::Mcp(args) => mcp::mcp(&config, &args),
+        Command::Send(args) => send::send(&config, &args),
+        Command::Messages(args) => send::messages(&config, &args),
         Command::Migrate => migrate(&config),
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
     }
+}
+
+/// The Graph API client as the configuration describes it.
+pub fn meta_client(config: &Config) -> crate::meta::MetaClient {
+    crate::meta::MetaClient::new(crate::meta::MetaClientOptions {
+        base_url: config.graph_base_url.clone(),
+        api_version: config.graph_api_version.clone(),
+        token: config.access_token.clone(),
+        timeout: std::time::Duration::from_secs(30),
+        retry: crate::meta::RetryPolicy::default(),
+    })
 }
 
 fn migrate(config: &Config) -> Result<ExitCode, CliError> {

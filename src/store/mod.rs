@@ -5,6 +5,7 @@
 mod contacts;
 mod ingest;
 mod open;
+pub mod outbound;
 pub mod read;
 mod statuses;
 mod writer;
@@ -19,7 +20,8 @@ use rusqlite::Connection;
 use tokio::sync::mpsc;
 
 pub use ingest::{DeliveryReport, Outcome};
-pub use read::{EventRow, MessageRow, PageCursor};
+pub use outbound::{BeginSend, NewOutbound, SendOutcome};
+pub use read::{EventRow, MediaRef, MessageFilter, MessageRow, PageCursor};
 pub use statuses::StatusEffect;
 pub use writer::WriteCtx;
 

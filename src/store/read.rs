@@ -1,6 +1,6 @@
 //! Read queries, one function per question, on a read-only connection.
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::StoreError;
 
@@ -27,12 +27,30 @@ pub struct MessageRow {
     pub error_code: Option<String>,
     pub error_title: Option<String>,
     pub context_wamid: Option<String>,
+    pub media: Option<MediaRef>,
 }
 
-const MESSAGE_COLUMNS: &str = "id, direction, contact_wa_id, phone_number_id, type, body, status,
-     wamid, ts, created_at, error_code, error_title, context_wamid";
+/// Media an inbound message carries, as Meta described it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRef {
+    pub id: String,
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+    pub filename: Option<String>,
+}
 
-fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
+pub(super) const MESSAGE_COLUMNS: &str =
+    "id, direction, contact_wa_id, phone_number_id, type, body, status,
+     wamid, ts, created_at, error_code, error_title, context_wamid,
+     media_id, media_mime_type, media_sha256, media_filename";
+
+pub(super) fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
+    let media = r.get::<_, Option<String>>(13)?.map(|id| MediaRef {
+        id,
+        mime_type: None,
+        sha256: None,
+        filename: None,
+    });
     Ok(MessageRow {
         id: r.get(0)?,
         direction: r.get(1)?,
@@ -47,25 +65,81 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
         error_code: r.get(10)?,
         error_title: r.get(11)?,
         context_wamid: r.get(12)?,
+        media: match media {
+            Some(m) => Some(MediaRef {
+                mime_type: r.get(14)?,
+                sha256: r.get(15)?,
+                filename: r.get(16)?,
+                ..m
+            }),
+            None => None,
+        },
     })
 }
 
-/// Up to `limit` messages after `after` (from the oldest when `None`), in
-/// `(created_at, id)` order, by the `messages_by_created` index.
+/// Which messages a page holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageFilter {
+    /// `inbound` or `outbound`; `None` for both.
+    pub direction: Option<&'static str>,
+    /// Only this contact's thread (`contacts.wa_id`).
+    pub contact: Option<String>,
+}
+
+/// Up to `limit` messages strictly after `after` (from the oldest when `None`), in
+/// `(created_at, id)` order. A cursor without an id means "after this instant".
+/// Each filter combination has an index whose prefix is the filter and whose rest is
+/// `(created_at, id)`, so a page costs the same wherever the cursor points.
 pub fn page_messages(
     conn: &Connection,
     after: Option<&PageCursor>,
+    filter: &MessageFilter,
     limit: usize,
 ) -> Result<Vec<MessageRow>, StoreError> {
-    let (created_at, id) = after.map_or(("", ""), |c| (c.created_at.as_str(), c.id.as_str()));
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages
-         WHERE (created_at, id) > (?1, ?2)
-         ORDER BY created_at, id LIMIT ?3"
-    );
+    let mut sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE 1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    let mut bind = |sql: &mut String, clause: &str, value: String| {
+        args.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(contact) = &filter.contact {
+        bind(&mut sql, " AND contact_wa_id = ?", contact.clone());
+    }
+    if let Some(direction) = filter.direction {
+        bind(&mut sql, " AND direction = ?", direction.to_owned());
+    }
+    match after {
+        Some(c) if c.id.is_empty() => bind(&mut sql, " AND created_at > ?", c.created_at.clone()),
+        Some(c) => {
+            bind(&mut sql, " AND (created_at, id) > (?", c.created_at.clone());
+            bind(&mut sql, ", ?)", c.id.clone());
+        }
+        None => {}
+    }
+    sql.push_str(&format!(" ORDER BY created_at, id LIMIT {limit}"));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![created_at, id, limit as i64], message_row)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), message_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The message whose id or wamid is `key`.
+pub fn find_message(conn: &Connection, key: &str) -> Result<Option<MessageRow>, StoreError> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1 OR wamid = ?1 LIMIT 1");
+    Ok(conn.query_row(&sql, [key], message_row).optional()?)
+}
+
+/// The thread key (`contacts.wa_id`) of the contact with this BSUID.
+pub fn contact_key_for_user_id(
+    conn: &Connection,
+    user_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT wa_id FROM contacts WHERE user_id = ?1",
+            [user_id],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// A row of the delivery log.

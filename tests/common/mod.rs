@@ -2,6 +2,8 @@
 //! sign, post and look at what was stored.
 #![allow(dead_code)]
 
+pub mod mcp_client;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -206,4 +208,47 @@ fn reply(mut resp: ureq::http::Response<ureq::Body>) -> Reply {
         request_id,
         content_type,
     }
+}
+
+/// A server that reads each request and never answers, counting requests: Meta hung.
+pub fn hung_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::BufReader;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&requests);
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            if read_request(&mut reader).is_some() {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            held.push(reader); // open and silent
+        }
+    });
+    (url, requests)
+}
+
+/// Reads one request's head and body; `None` if the client went away first.
+fn read_request(reader: &mut std::io::BufReader<std::net::TcpStream>) -> Option<()> {
+    use std::io::{BufRead, Read};
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().ok()?;
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()
 }

@@ -1,0 +1,85 @@
+//! `wa-mcp mcp`: the MCP server on stdio, as Claude Desktop launches it, with the
+//! webhook listener in the same process unless `--no-http` or the port is taken.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use super::CliError;
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::mcp::{self, WhatsAppServer};
+use crate::messaging::Messaging;
+use crate::store::Store;
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Do not start the webhook listener (another process, such as `wa-mcp serve`, runs it)
+    #[arg(long)]
+    pub no_http: bool,
+}
+
+pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = Store::open(&config.db_path)?;
+        let messaging = Messaging::new(store.clone(), super::meta_client(config), config);
+        if let Err(e) = messaging.settle_abandoned_sends().await {
+            tracing::warn!(error = %e, "could not settle interrupted sends");
+        }
+        let (stop_http, http_stopped) = oneshot::channel::<()>();
+        let http_task = if args.no_http {
+            None
+        } else {
+            start_http(config, store).await.map(|(listener, state)| {
+                tokio::spawn(http::run(listener, state, async {
+                    let _ = http_stopped.await;
+                }))
+            })
+        };
+        let served = mcp::serve(
+            WhatsAppServer::new(messaging),
+            rmcp::transport::stdio_pipes(),
+        )
+        .await;
+        let _ = stop_http.send(());
+        if let Some(task) = http_task {
+            let _ = task.await;
+        }
+        served?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Binds the webhook port, or says on stderr why not and carries on without it.
+async fn start_http(config: &Config, store: Store) -> Option<(TcpListener, Arc<AppState>)> {
+    let addr = SocketAddr::new(config.bind, config.port);
+    match TcpListener::bind(addr).await {
+        Ok(listener) => {
+            tracing::info!(address = %addr, "webhook listener started");
+            let state = Arc::new(AppState {
+                store,
+                app_secret: config.app_secret.clone(),
+                verify_token: config.webhook_verify_token.clone(),
+            });
+            Some((listener, state))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            tracing::warn!(
+                address = %addr,
+                "webhook port is taken (a `wa-mcp serve` daemon or another copy runs it); continuing stdio-only"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::warn!(address = %addr, error = %e, "cannot listen for webhooks; continuing stdio-only");
+            None
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! What an owner does with WhatsApp, independent of transport: send, read, mark read.
+//! The MCP tools and the shell commands both call these functions; neither writes SQL
+//! nor talks to Meta directly.
+
+mod query;
+mod read_receipt;
+mod send;
+
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::meta::{MetaClient, MetaError};
+use crate::store::{Store, StoreError};
+
+pub use query::{MessagePage, MessageQuery, NextCursor};
+pub use send::{SendMessageInput, SendResult};
+
+/// The longest a send can take before its row counts as abandoned: four attempts of
+/// 30 s each plus back-off. Rows still `pending` after this at start-up are `unknown`.
+pub const ABANDONED_SEND_AFTER: Duration = Duration::from_secs(5 * 60);
+
+/// Why a messaging call did not do what was asked. Each variant's `Display` is written
+/// for the model (or person) who made the call: what was wrong and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum MessagingError {
+    /// The input is wrong; nothing was done.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A setting the call needs is missing; nothing was done.
+    #[error("{0}")]
+    NotConfigured(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// Meta refused or did not answer. `message_id` is our row, when one was made.
+    #[error("{}", meta_message(.error, .message_id.as_deref()))]
+    Meta {
+        error: MetaError,
+        message_id: Option<String>,
+    },
+    #[error("the local database failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+fn meta_message(error: &MetaError, message_id: Option<&str>) -> String {
+    let row = message_id
+        .map(|id| format!(" (message id {id})"))
+        .unwrap_or_default();
+    format!("{error}{row}. {}", error.hint())
+}
+
+/// The messaging functions over one store and one Meta client.
+#[derive(Clone)]
+pub struct Messaging {
+    store: Store,
+    meta: MetaClient,
+    default_phone_number_id: Option<String>,
+    token_configured: bool,
+}
+
+impl Messaging {
+    pub fn new(store: Store, meta: MetaClient, config: &Config) -> Messaging {
+        Messaging {
+            store,
+            meta,
+            default_phone_number_id: config.default_phone_number_id.clone(),
+            token_configured: config.access_token.is_some(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Marks `unknown` the sends a crash left `pending` (never sends them again).
+    pub async fn settle_abandoned_sends(&self) -> Result<usize, StoreError> {
+        let cutoff = crate::timefmt::now_micros() - ABANDONED_SEND_AFTER.as_micros() as i64;
+        let cutoff = crate::timefmt::format_micros(cutoff);
+        let n = self
+            .store
+            .write(move |ctx| crate::store::outbound::abandon_stale_pending(ctx, &cutoff))
+            .await?;
+        if n > 0 {
+            tracing::warn!(count = n, "interrupted_sends_marked_unknown");
+        }
+        Ok(n)
+    }
+
+    fn require_token(&self) -> Result<(), MessagingError> {
+        if self.token_configured {
+            Ok(())
+        } else {
+            Err(MessagingError::NotConfigured(
+                "WA_ACCESS_TOKEN is not set: wa-mcp cannot call the WhatsApp Cloud API. Set it to a \
+                 permanent System User token (see `wa-mcp doctor`)."
+                    .into(),
+            ))
+        }
+    }
+
+    fn phone_number_id(&self, given: Option<String>) -> Result<String, MessagingError> {
+        given
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| self.default_phone_number_id.clone())
+            .ok_or_else(|| {
+                MessagingError::NotConfigured(
+                    "no phoneNumberId was given and WA_DEFAULT_PHONE_NUMBER_ID is not set: wa-mcp \
+                     does not know which business number to send from."
+                        .into(),
+                )
+            })
+    }
+}
+
+/// Runs a blocking Meta call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, MetaError> + Send + 'static,
+) -> Result<T, MetaError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(MetaError::Internal(format!(
+            "the Meta call was interrupted: {e}"
+        )))
+    })
+}

@@ -1,0 +1,53 @@
+//! `mark_read`: tell Meta an inbound message was read, and remember it.
+
+use super::{Messaging, MessagingError, blocking};
+use crate::store::{outbound, read};
+
+impl Messaging {
+    /// Marks the inbound message with id or wamid `key` as read: Meta is told first
+    /// (with the row's own phone number id), then the row becomes `read`.
+    pub async fn mark_read(&self, key: &str) -> Result<(), MessagingError> {
+        let key = key.trim().to_owned();
+        if key.is_empty() {
+            return Err(MessagingError::InvalidInput(
+                "`messageId` must be a message id or wamid".into(),
+            ));
+        }
+        let lookup = key.clone();
+        let row = self
+            .store
+            .read(move |c| read::find_message(c, &lookup))
+            .await?
+            .ok_or_else(|| {
+                MessagingError::NotFound(format!(
+                    "no message has id or wamid {key}; use get_messages to find inbound message ids"
+                ))
+            })?;
+        if row.direction != "inbound" {
+            return Err(MessagingError::InvalidInput(format!(
+                "message {} is outbound; only messages you received can be marked read",
+                row.id
+            )));
+        }
+        let wamid = row.wamid.clone().ok_or_else(|| {
+            MessagingError::InvalidInput(format!(
+                "message {} has no wamid, so Meta cannot mark it read",
+                row.id
+            ))
+        })?;
+        self.require_token()?;
+        let phone_number_id = self.phone_number_id(row.phone_number_id.clone())?;
+        let meta = self.meta.clone();
+        blocking(move || meta.mark_read(&phone_number_id, &wamid))
+            .await
+            .map_err(|error| MessagingError::Meta {
+                error,
+                message_id: Some(row.id.clone()),
+            })?;
+        let id = row.id.clone();
+        self.store
+            .write(move |ctx| outbound::set_inbound_read(ctx, &id))
+            .await?;
+        Ok(())
+    }
+}
