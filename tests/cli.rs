@@ -176,3 +176,21 @@ fn migrate_creates_a_private_database() {
         .expect("migrate runs");
     assert!(String::from_utf8_lossy(&again.stdout).contains("current"));
 }
+
+#[test]
+fn the_claude_desktop_snippet_is_json_and_names_the_binary() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("packaging/claude_desktop_config.json");
+    let snippet: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("snippet")).expect("valid JSON");
+    let server = &snippet["mcpServers"]["whatsapp"];
+    assert_eq!(server["command"], "wa-mcp");
+    assert_eq!(server["args"], serde_json::json!(["mcp"]));
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README");
+    assert!(
+        readme.contains("\"command\": \"wa-mcp\""),
+        "the README carries the same snippet"
+    );
+}

@@ -223,3 +223,85 @@ fn the_token_never_reaches_the_logs_of_the_send_command() {
         .expect("row");
     assert!(!stored.contains(TOKEN), "token stored: {stored}");
 }
+
+#[test]
+fn the_stateless_2026_generation_discovers_and_calls_without_initialize() {
+    let (_dir, db) = seeded_db();
+    let mut client = McpClient::spawn(
+        wa_mcp_command(&db, "http://127.0.0.1:9"),
+        &["mcp", "--no-http"],
+    );
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "wa-mcp-tests", "version": "2.0"}
+    });
+    let discovered = client.request("server/discover", json!({"_meta": meta}));
+    let versions = discovered["result"]["supportedVersions"]
+        .as_array()
+        .expect("versions")
+        .clone();
+    assert!(versions.contains(&json!("2026-07-28")) && versions.contains(&json!("2025-11-25")));
+    let listed = client.request("tools/list", json!({"_meta": meta}));
+    assert_eq!(listed["result"]["tools"].as_array().map(Vec::len), Some(3));
+    let page = client.request(
+        "tools/call",
+        json!({"name": "get_messages", "arguments": {}, "_meta": meta}),
+    );
+    assert_eq!(
+        page["result"]["structuredContent"]["messages"][0]["type"],
+        "text"
+    );
+    client.finish();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[test]
+fn mcp_runs_the_webhook_listener_and_a_delivery_shows_up_in_get_messages() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let port = free_port();
+    let mut cmd = wa_mcp_command(&db, "http://127.0.0.1:9");
+    cmd.env("APP_HTTP_PORT", port.to_string());
+    let mut client = McpClient::spawn(cmd, &["mcp"]);
+    client.initialize();
+    let body = common::fixture("inbound_text.json");
+    let signature = wa_mcp::webhook::signature::signature_header(b"mcp-app-secret", &body);
+    let status = ureq::post(&format!("http://127.0.0.1:{port}/webhook/meta"))
+        .header("x-hub-signature-256", &signature)
+        .send(&body[..])
+        .expect("webhook answered")
+        .status();
+    assert_eq!(status, 200);
+    let page = client.call("get_messages", json!({}));
+    assert_eq!(
+        page["structuredContent"]["messages"][0]["body"],
+        "Does it come in another color?"
+    );
+    client.finish();
+}
+
+#[test]
+fn mcp_goes_stdio_only_when_the_webhook_port_is_taken() {
+    let (_dir, db) = seeded_db();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let mut cmd = wa_mcp_command(&db, "http://127.0.0.1:9");
+    cmd.env("APP_HTTP_PORT", port.to_string());
+    let mut client = McpClient::spawn(cmd, &["mcp"]);
+    client.initialize();
+    let page = client.call("get_messages", json!({}));
+    assert_eq!(
+        page["isError"], false,
+        "the tools work without the listener"
+    );
+    let stderr = client.finish();
+    assert!(stderr.contains("port is taken"), "{stderr}");
+}

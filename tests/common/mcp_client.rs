@@ -41,8 +41,29 @@ pub fn wa_mcp_command(db: &Path, graph_url: &str) -> Command {
 impl McpClient {
     /// Spawns `wa-mcp mcp --no-http` and performs the `initialize` handshake.
     pub fn start(db: &Path, graph_url: &str) -> (McpClient, Value) {
-        let mut child = wa_mcp_command(db, graph_url)
-            .args(["mcp", "--no-http"])
+        let mut client = McpClient::spawn(wa_mcp_command(db, graph_url), &["mcp", "--no-http"]);
+        let init = client.initialize();
+        (client, init)
+    }
+
+    /// The `initialize` handshake of the 2025-11-25 generation.
+    pub fn initialize(&mut self) -> Value {
+        let init = self.request(
+            "initialize",
+            json!({
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "wa-mcp-tests", "version": "1.0"}
+            }),
+        );
+        self.notify("notifications/initialized", json!({}));
+        init
+    }
+
+    /// Spawns `command` with `args`, with no handshake yet.
+    pub fn spawn(mut command: Command, args: &[&str]) -> McpClient {
+        let mut child = command
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -69,24 +90,19 @@ impl McpClient {
                 }
             }
         });
-        let mut client = McpClient {
+        McpClient {
             child,
             stdin: Some(stdin),
             lines,
             stderr,
             next_id: 1,
             stdout_lines: Vec::new(),
-        };
-        let init = client.request(
-            "initialize",
-            json!({
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "wa-mcp-tests", "version": "1.0"}
-            }),
-        );
-        client.notify("notifications/initialized", json!({}));
-        (client, init)
+        }
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     fn write_line(&mut self, msg: &Value) {
