@@ -198,3 +198,59 @@ fn created_at_stays_increasing_when_another_process_clock_is_ahead() {
         "{created_at} is not after the last value handed out"
     );
 }
+
+#[test]
+fn a_full_writer_queue_refuses_new_deliveries_instead_of_growing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = StoreOptions {
+        queue_capacity: 1,
+        max_batch: 1,
+        ..StoreOptions::default()
+    };
+    let store = Store::open_with(&dir.path().join("q.db"), options).expect("store");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        // The writer is held by a slow job, and the queue's one place is taken.
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let slow = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |_| {
+                        let _ = started_tx.send(());
+                        std::thread::sleep(std::time::Duration::from_millis(500));
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        started_rx.await.expect("writer busy");
+        let queued = {
+            let store = store.clone();
+            tokio::spawn(async move { store.write(|_| Ok(())).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let body = simulated_text_delivery("447700900123", "A", "shed", "1", "2", 1_749_416_383);
+        let refused = store
+            .commit_delivery(prepare_delivery(body.to_string().as_bytes(), "r".into(), 0))
+            .await;
+        assert!(
+            matches!(refused, Err(wa_mcp::store::StoreError::Saturated)),
+            "{refused:?}"
+        );
+        slow.await.expect("join").expect("slow job");
+        queued.await.expect("join").expect("queued job");
+        let accepted = store
+            .commit_delivery(prepare_delivery(
+                body.to_string().as_bytes(),
+                "r2".into(),
+                0,
+            ))
+            .await
+            .expect("accepted once the queue drained");
+        assert_eq!(accepted.new_messages, 1);
+    });
+}

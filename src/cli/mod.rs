@@ -39,7 +39,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the webhook HTTP server until SIGINT or SIGTERM
-    Serve,
+    Serve(serve::ServeArgs),
     /// Run the MCP server on stdio (as Claude Desktop launches it), with the webhook listener
     Mcp(mcp::McpArgs),
     /// Send a WhatsApp text (the same path as the MCP tool send_message)
@@ -103,7 +103,7 @@ fn quiet(target: &str) -> tracing_subscriber::filter::Directive {
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let config = Config::from_args(cli.config);
     match cli.command {
-        Command::Serve => serve::serve(&config),
+        Command::Serve(args) => serve::serve(&config, &args),
         Command::Mcp(args) => mcp::mcp(&config, &args),
         Command::Send(args) => send::send(&config, &args),
         Command::Messages(args) => send::messages(&config, &args),

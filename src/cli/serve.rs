@@ -4,19 +4,36 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::Args;
 use tokio::net::TcpListener;
 
 use super::CliError;
 use crate::config::Config;
 use crate::http::{self, AppState};
-use crate::store::Store;
+use crate::store::{Store, StoreOptions};
 
-pub fn serve(config: &Config) -> Result<ExitCode, CliError> {
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Most deliveries committed together in one transaction (1 = one commit per
+    /// request, the baseline the benchmarks compare against)
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_batch: u32,
+    /// Deliveries that may wait for the writer; beyond it requests get 503 + Retry-After
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub queue: u32,
+}
+
+pub fn serve(config: &Config, args: &ServeArgs) -> Result<ExitCode, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = Store::open(&config.db_path)?;
+        let options = StoreOptions {
+            max_batch: args.max_batch as usize,
+            queue_capacity: args.queue as usize,
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(&config.db_path, options)?;
         let addr = SocketAddr::new(config.bind, config.port);
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             CliError::Usage(format!(

@@ -9,7 +9,7 @@ use hyper::{Request, StatusCode};
 
 use super::routes::{not_found, text};
 use super::{AppState, BODY_TIMEOUT, HttpResponse, MAX_BODY_BYTES};
-use crate::store::Outcome;
+use crate::store::{Outcome, StoreError};
 use crate::timefmt::now_micros;
 use crate::webhook::{PreparedDelivery, prepare_delivery, verify_signature};
 
@@ -108,6 +108,14 @@ pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str)
                 ),
             }
             text(StatusCode::OK, "ok\n")
+        }
+        Err(StoreError::Saturated) => {
+            // Shedding load keeps memory bounded; Meta delivers it again later.
+            tracing::warn!(request_id, "webhook_saturated");
+            let mut resp = text(StatusCode::SERVICE_UNAVAILABLE, "busy\n");
+            resp.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            resp
         }
         Err(e) => {
             // Not stored: a non-200 makes Meta deliver it again later.

@@ -2,6 +2,7 @@
 //! through a small pool of read-only connections. Nothing outside this module
 //! writes SQL.
 
+mod checkpoint;
 mod contacts;
 mod ingest;
 mod open;
@@ -47,6 +48,9 @@ pub enum StoreError {
     CommitFailed(String),
     #[error("the database writer has stopped")]
     WriterGone,
+    /// The writer's queue is full: the caller should shed load (503) rather than wait.
+    #[error("the database writer is saturated; try again shortly")]
+    Saturated,
     #[error("{0}")]
     Internal(String),
 }
@@ -62,6 +66,8 @@ pub struct StoreOptions {
     pub readers: u32,
     /// How long any connection waits for another process's lock.
     pub busy_timeout: Duration,
+    /// Checkpoint the WAL from a connection of its own instead of inside commits.
+    pub background_checkpoints: bool,
 }
 
 impl Default for StoreOptions {
@@ -71,6 +77,7 @@ impl Default for StoreOptions {
             queue_capacity: 4096,
             readers: 4,
             busy_timeout: Duration::from_secs(30),
+            background_checkpoints: true,
         }
     }
 }
@@ -86,6 +93,8 @@ struct Inner {
     jobs: Option<writer::JobSender>,
     pool: Option<r2d2::Pool<SqliteConnectionManager>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Dropping it stops the checkpointer.
+    checkpointer: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Drop for Inner {
@@ -94,6 +103,7 @@ impl Drop for Inner {
         // checkpoints the WAL into the main file; closing the queue then lets the
         // writer finish what it holds and stop.
         self.pool.take();
+        self.checkpointer.take();
         self.jobs.take();
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
@@ -114,6 +124,21 @@ impl Store {
         open::prepare_file(path)?;
         let mut conn = open::open_writer(path, options.busy_timeout)?;
         let applied = open::migrate(&mut conn)?;
+        let checkpointer = if options.background_checkpoints {
+            conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+            let (stop, stopped) = std::sync::mpsc::channel();
+            let cp_path = path.to_path_buf();
+            std::thread::Builder::new()
+                .name("wa-mcp-checkpoint".into())
+                .spawn(move || checkpoint::run_checkpointer(&cp_path, stopped))
+                .map_err(|source| StoreError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            Some(stop)
+        } else {
+            None
+        };
         if !applied.is_empty() {
             tracing::info!(path = %path.display(), ?applied, "migrations_applied");
         }
@@ -143,6 +168,7 @@ impl Store {
                 jobs: Some(jobs),
                 pool: Some(pool),
                 writer: Mutex::new(Some(handle)),
+                checkpointer,
             }),
         })
     }
@@ -212,12 +238,19 @@ impl Store {
     }
 
     /// Durably stores one verified webhook delivery (see [`ingest::write_delivery`]).
+    /// When the writer's queue is full it refuses at once with [`StoreError::Saturated`]
+    /// instead of queueing more: memory stays bounded and Meta retries later.
     pub async fn commit_delivery(
         &self,
         delivery: PreparedDelivery,
     ) -> Result<DeliveryReport, StoreError> {
-        self.write(move |ctx| ingest::write_delivery(ctx, &delivery))
-            .await
+        let (job, rx) = writer::job(move |ctx| ingest::write_delivery(ctx, &delivery));
+        let jobs = self.inner.jobs.as_ref().ok_or(StoreError::WriterGone)?;
+        jobs.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => StoreError::Saturated,
+            mpsc::error::TrySendError::Closed(_) => StoreError::WriterGone,
+        })?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
     /// [`Store::commit_delivery`] outside an async runtime.
