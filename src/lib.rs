@@ -5,6 +5,7 @@
 //! one writer), [`cli`] (the commands), with [`config`], [`model`], [`phone`] and
 //! [`timefmt`] shared by all.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -254,3 +254,59 @@ fn a_full_writer_queue_refuses_new_deliveries_instead_of_growing() {
         assert_eq!(accepted.new_messages, 1);
     });
 }
+
+#[test]
+fn every_page_query_reads_an_index_in_order_without_sorting() {
+    use wa_mcp::store::MessageFilter;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plan.db");
+    drop(Store::open(&path).expect("store"));
+    let conn = rusqlite::Connection::open(&path).expect("db");
+    let cursor = PageCursor {
+        created_at: "2026-11-24T00:00:00.000000Z".into(),
+        id: "x".into(),
+    };
+    let filters = [
+        MessageFilter::default(),
+        MessageFilter {
+            direction: Some("inbound"),
+            ..Default::default()
+        },
+        MessageFilter {
+            contact: Some("447700900123".into()),
+            ..Default::default()
+        },
+        MessageFilter {
+            direction: Some("outbound"),
+            contact: Some("447700900123".into()),
+        },
+    ];
+    for filter in &filters {
+        for after in [None, Some(&cursor)] {
+            let plan = wa_mcp::store::read::explain_page(&conn, after, filter).expect("plan");
+            assert!(
+                plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
+                "{filter:?}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{filter:?} sorts: {plan}");
+            if filter.contact.is_some() {
+                assert!(
+                    plan.contains("contact_wa_id=?"),
+                    "{filter:?} filters contact row by row: {plan}"
+                );
+            }
+            if filter.direction.is_some() {
+                assert!(
+                    plan.contains("direction=?"),
+                    "{filter:?} filters direction row by row: {plan}"
+                );
+            }
+            if after.is_some() {
+                assert!(
+                    plan.contains("(created_at,id)>(?,?)") || plan.contains("created_at>?"),
+                    "{filter:?} scans from the start: {plan}"
+                );
+            }
+        }
+    }
+}

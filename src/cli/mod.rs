@@ -53,6 +53,9 @@ pub enum Command {
     Simulate(SimulateCommand),
     /// Show the webhook delivery log, newest first
     Events(events::EventsArgs),
+    /// Benchmarks and the crash test (see docs/performance.md)
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +113,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Migrate => migrate(&config),
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
+        Command::Bench(command) => crate::bench::run(&config, &command),
     }
 }
 

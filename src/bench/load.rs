@@ -1,0 +1,298 @@
+//! `bench webhook`: concurrent signed deliveries, latency percentiles, and a check
+//! through the database that every delivery answered 200 is stored exactly once.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use rusqlite::{Connection, OpenFlags};
+
+use super::payload::{Delivery, delivery};
+use super::server::{BENCH_SECRET, ServerProcess};
+use super::stats::Summary;
+use crate::cli::CliError;
+use crate::config::Config;
+
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// Where to POST; without it the bench starts its own server on a temp database
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Deliveries to send
+    #[arg(long, default_value_t = 20_000)]
+    pub deliveries: usize,
+    /// Connections sending at once
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Messages in each delivery
+    #[arg(long, default_value_t = 1)]
+    pub messages_per_delivery: usize,
+    /// Send at this many deliveries per second (default: as fast as answered); latency
+    /// is then measured from each delivery's scheduled time
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// With its own server: run again with one commit per request and print the ratio
+    #[arg(long)]
+    pub baseline: bool,
+}
+
+/// What one run measured.
+pub struct LoadReport {
+    pub elapsed: Duration,
+    pub ok: usize,
+    pub refused: usize,
+    pub failed: usize,
+    pub latency: Option<Summary>,
+    /// Indices of the deliveries answered 200.
+    pub acknowledged: Vec<usize>,
+}
+
+impl LoadReport {
+    pub fn throughput(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+pub fn run(config: &Config, args: &WebhookArgs) -> Result<ExitCode, CliError> {
+    let run_id = format!("{:06X}", crate::timefmt::now_micros() % 0xFF_FFFF);
+    if let Some(url) = &args.url {
+        let secret = config.app_secret.as_ref().ok_or_else(|| {
+            CliError::Usage("WA_APP_SECRET must match the server's to sign deliveries".into())
+        })?;
+        let deliveries = build(secret.expose().as_bytes(), &run_id, args);
+        let report = send_all(url, &deliveries, args.concurrency, args.rate);
+        print_report("server at --url", args, &report);
+        return verify_and_exit(&config.db_path, &deliveries, &report);
+    }
+    let dir = tempfile_dir()?;
+    let deliveries = build(BENCH_SECRET.as_bytes(), &run_id, args);
+    let batched = run_own_server(&dir.join("batched.db"), &[], &deliveries, args)?;
+    if args.baseline {
+        let one = run_own_server(
+            &dir.join("baseline.db"),
+            &["--max-batch".into(), "1".into()],
+            &deliveries,
+            args,
+        )?;
+        println!(
+            "group commit vs one commit per request: {:.1}x the throughput",
+            batched.throughput() / one.throughput().max(1e-9)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_own_server(
+    db: &Path,
+    extra: &[String],
+    deliveries: &[Delivery],
+    args: &WebhookArgs,
+) -> Result<LoadReport, CliError> {
+    let server = ServerProcess::start(db, None, extra)?;
+    let idle = server.rss_kib();
+    let peak = Arc::new(AtomicUsize::new(0));
+    let watcher = rss_watcher(server.pid(), Arc::clone(&peak));
+    let report = send_all(
+        &server.webhook_url(),
+        deliveries,
+        args.concurrency,
+        args.rate,
+    );
+    let label = if extra.is_empty() {
+        "group commit (default)"
+    } else {
+        "one commit per request (--max-batch 1)"
+    };
+    print_report(label, args, &report);
+    println!(
+        "  server: ready {:.1} ms after start; RSS idle {} KiB, peak under load {} KiB",
+        server.ready_after.as_secs_f64() * 1000.0,
+        idle.unwrap_or(0),
+        peak.load(Ordering::Relaxed)
+    );
+    drop(watcher);
+    server.stop();
+    verify(db, deliveries, &report)?;
+    Ok(report)
+}
+
+/// Samples the server's RSS every 50 ms into `peak` until dropped.
+fn rss_watcher(pid: u32, peak: Arc<AtomicUsize>) -> impl Drop {
+    struct Stop(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        while !flag.load(Ordering::Relaxed) {
+            if let Some(kib) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("VmRSS:").map(str::to_owned))
+                })
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+            {
+                peak.fetch_max(kib, Ordering::Relaxed);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    Stop(stop)
+}
+
+fn build(secret: &[u8], run_id: &str, args: &WebhookArgs) -> Vec<Delivery> {
+    let k = args.messages_per_delivery.max(1);
+    (0..args.deliveries)
+        .map(|i| delivery(secret, run_id, i, k))
+        .collect()
+}
+
+/// Sends every delivery over `concurrency` keep-alive connections.
+pub fn send_all(
+    url: &str,
+    deliveries: &[Delivery],
+    concurrency: usize,
+    rate: Option<u32>,
+) -> LoadReport {
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let interval = rate.map(|r| Duration::from_secs_f64(1.0 / f64::from(r.max(1))));
+    let results: Vec<Vec<(usize, u16, Duration)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..concurrency.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let agent: ureq::Agent = ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .timeout_global(Some(Duration::from_secs(30)))
+                        .build()
+                        .into();
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(d) = deliveries.get(i) else { break };
+                        let due = interval.map(|iv| started + iv.mul_f64(i as f64));
+                        if let Some(due) = due {
+                            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                        }
+                        let sent = due.unwrap_or_else(Instant::now);
+                        let status = agent
+                            .post(url)
+                            .header("content-type", "application/json")
+                            .header("x-hub-signature-256", &d.signature)
+                            .send(&d.body[..])
+                            .map(|mut r| {
+                                let _ = r.body_mut().read_to_vec();
+                                r.status().as_u16()
+                            })
+                            .unwrap_or(0);
+                        out.push((i, status, sent.elapsed()));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers.into_iter().filter_map(|w| w.join().ok()).collect()
+    });
+    let elapsed = started.elapsed();
+    let mut latencies = Vec::new();
+    let (mut ok, mut refused, mut failed, mut acknowledged) = (0, 0, 0, Vec::new());
+    for (i, status, latency) in results.into_iter().flatten() {
+        match status {
+            200 => {
+                ok += 1;
+                acknowledged.push(i);
+                latencies.push(latency);
+            }
+            503 => refused += 1,
+            _ => failed += 1,
+        }
+    }
+    acknowledged.sort_unstable();
+    LoadReport {
+        elapsed,
+        ok,
+        refused,
+        failed,
+        latency: Summary::of(&mut latencies),
+        acknowledged,
+    }
+}
+
+fn print_report(label: &str, args: &WebhookArgs, r: &LoadReport) {
+    println!(
+        "{label}: {} deliveries x {} message(s), concurrency {}{}",
+        args.deliveries,
+        args.messages_per_delivery.max(1),
+        args.concurrency,
+        args.rate
+            .map(|r| format!(", rate {r}/s"))
+            .unwrap_or_default()
+    );
+    println!(
+        "  {} answered 200, {} answered 503, {} failed, in {:.2} s: {:.0} deliveries/s",
+        r.ok,
+        r.refused,
+        r.failed,
+        r.elapsed.as_secs_f64(),
+        r.throughput()
+    );
+    if let Some(l) = &r.latency {
+        println!("  latency of 200s: {l}");
+    }
+}
+
+/// Checks that every acknowledged delivery's messages are stored, each exactly once.
+pub fn verify(db: &Path, deliveries: &[Delivery], report: &LoadReport) -> Result<(), CliError> {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| CliError::Usage(format!("cannot open {} to verify: {e}", db.display())))?;
+    let mut stmt = conn
+        .prepare("SELECT count(*) FROM messages WHERE wamid = ?1")
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let (mut missing, mut duplicated) = (0usize, 0usize);
+    for &i in &report.acknowledged {
+        for wamid in &deliveries[i].wamids {
+            let n: i64 = stmt
+                .query_row([wamid], |r| r.get(0))
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            match n {
+                0 => missing += 1,
+                1 => {}
+                _ => duplicated += 1,
+            }
+        }
+    }
+    println!(
+        "  verified: {} acknowledged deliveries, {missing} message(s) missing, {duplicated} duplicated",
+        report.acknowledged.len()
+    );
+    if missing + duplicated > 0 {
+        return Err(CliError::Usage(
+            "verification failed: an acknowledged delivery is not stored exactly once".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn verify_and_exit(
+    db: &Path,
+    deliveries: &[Delivery],
+    report: &LoadReport,
+) -> Result<ExitCode, CliError> {
+    verify(db, deliveries, report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A fresh folder for the bench's databases.
+pub fn tempfile_dir() -> Result<PathBuf, CliError> {
+    let dir = std::env::temp_dir().join(format!("wa-mcp-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

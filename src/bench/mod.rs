@@ -1,0 +1,39 @@
+//! Load, paging and crash benchmarks that anyone can rerun: `wa-mcp bench ...`.
+//! They drive the real binary over real sockets and verify through the database that
+//! every acknowledged delivery is stored exactly once.
+
+mod crash;
+mod load;
+mod pages;
+mod payload;
+mod server;
+mod stats;
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::cli::CliError;
+use crate::config::Config;
+
+pub use crash::CrashArgs;
+pub use load::WebhookArgs;
+pub use pages::PagesArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Signed, realistic deliveries against a server; throughput, latency, then verification
+    Webhook(WebhookArgs),
+    /// get_messages pages on a 1,000,000-row database, in the store and over stdio
+    Pages(PagesArgs),
+    /// SIGKILL the server under load, restart, and check nothing acknowledged was lost
+    Crash(CrashArgs),
+}
+
+pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, CliError> {
+    match command {
+        BenchCommand::Webhook(args) => load::run(config, args),
+        BenchCommand::Pages(args) => pages::run(args),
+        BenchCommand::Crash(args) => crash::run(args),
+    }
+}

@@ -1,0 +1,84 @@
+//! The benchmark and crash tools stay working: small runs of each, checked by their
+//! own verification (exit status) and output. The full-size runs are in
+//! docs/performance.md and docs/reliability.md, not in CI.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wa-mcp");
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn bench_webhook_measures_both_writers_and_verifies_every_acknowledged_delivery() {
+    let out = run(&[
+        "bench",
+        "webhook",
+        "--deliveries",
+        "300",
+        "--concurrency",
+        "8",
+        "--messages-per-delivery",
+        "2",
+        "--baseline",
+    ]);
+    assert_eq!(out.matches("300 answered 200").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("0 message(s) missing, 0 duplicated").count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("x the throughput"), "{out}");
+}
+
+#[test]
+fn bench_crash_survives_kills_without_losing_an_acknowledged_delivery() {
+    let out = run(&[
+        "bench",
+        "crash",
+        "--kills",
+        "2",
+        "--deliveries-per-round",
+        "400",
+        "--concurrency",
+        "8",
+        "--max-kill-ms",
+        "150",
+    ]);
+    assert!(
+        out.contains("2 kills: no acknowledged delivery lost"),
+        "{out}"
+    );
+    assert!(
+        out.contains("messages stored: 800 for 800 deliveries"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bench_pages_times_the_store_and_the_tool_call() {
+    let out = run(&[
+        "bench",
+        "pages",
+        "--rows",
+        "2000",
+        "--iterations",
+        "20",
+        "--calls",
+        "5",
+    ]);
+    assert_eq!(out.matches("store page of 20 at").count(), 6, "{out}");
+    assert!(out.contains("get_messages tool call over stdio"), "{out}");
+}
