@@ -155,56 +155,160 @@ fn build(secret: &[u8], run_id: &str, args: &WebhookArgs) -> Vec<Delivery> {
         .collect()
 }
 
-/// Sends every delivery over `concurrency` keep-alive connections.
+/// Sends every delivery over `concurrency` keep-alive connections, driven by one
+/// async thread so the load generator costs far less CPU than the server it loads.
 pub fn send_all(
     url: &str,
     deliveries: &[Delivery],
     concurrency: usize,
     rate: Option<u32>,
 ) -> LoadReport {
-    let next = AtomicUsize::new(0);
     let started = Instant::now();
+    let results = match Target::parse(url) {
+        Ok(target) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(drive(&target, deliveries, concurrency, rate, started)))
+            .unwrap_or_default(),
+        Err(e) => {
+            eprintln!("{e}");
+            Vec::new()
+        }
+    };
+    summarise(results, started.elapsed())
+}
+
+/// Where the load goes: plain HTTP on loopback or a LAN address.
+struct Target {
+    authority: String,
+    path: String,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, String> {
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or("bench URLs must be http://host:port/path")?;
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        Ok(Target {
+            authority: authority.to_owned(),
+            path: format!("/{path}"),
+        })
+    }
+}
+
+type Outcome = (usize, u16, Duration);
+
+async fn drive(
+    target: &Target,
+    deliveries: &[Delivery],
+    concurrency: usize,
+    rate: Option<u32>,
+    started: Instant,
+) -> Vec<Outcome> {
+    let next = AtomicUsize::new(0);
     let interval = rate.map(|r| Duration::from_secs_f64(1.0 / f64::from(r.max(1))));
-    let results: Vec<Vec<(usize, u16, Duration)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..concurrency.max(1))
-            .map(|_| {
-                scope.spawn(|| {
-                    let agent: ureq::Agent = ureq::Agent::config_builder()
-                        .http_status_as_error(false)
-                        .timeout_global(Some(Duration::from_secs(30)))
-                        .build()
-                        .into();
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(d) = deliveries.get(i) else { break };
-                        let due = interval.map(|iv| started + iv.mul_f64(i as f64));
-                        if let Some(due) = due {
-                            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                        }
-                        let sent = due.unwrap_or_else(Instant::now);
-                        let status = agent
-                            .post(url)
-                            .header("content-type", "application/json")
-                            .header("x-hub-signature-256", &d.signature)
-                            .send(&d.body[..])
-                            .map(|mut r| {
-                                let _ = r.body_mut().read_to_vec();
-                                r.status().as_u16()
-                            })
-                            .unwrap_or(0);
-                        out.push((i, status, sent.elapsed()));
-                    }
-                    out
-                })
-            })
-            .collect();
-        workers.into_iter().filter_map(|w| w.join().ok()).collect()
-    });
-    let elapsed = started.elapsed();
+    let workers =
+        (0..concurrency.max(1)).map(|_| connection(target, deliveries, &next, interval, started));
+    let mut all = Vec::with_capacity(deliveries.len());
+    for part in futures_join_all(workers).await {
+        all.extend(part);
+    }
+    all
+}
+
+/// Awaits every future, polling them together (no extra crate for `join_all`).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in pinned.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+/// One keep-alive connection sending deliveries until none are left; reconnects after
+/// a failure (the crash test kills the server under it).
+async fn connection(
+    target: &Target,
+    deliveries: &[Delivery],
+    next: &AtomicUsize,
+    interval: Option<Duration>,
+    started: Instant,
+) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let mut sender = None;
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(d) = deliveries.get(i) else { break };
+        let due = interval.map(|iv| started + iv.mul_f64(i as f64));
+        if let Some(due) = due {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let sent = due.unwrap_or_else(Instant::now);
+        if sender.is_none() {
+            sender = connect(&target.authority).await;
+        }
+        let status = match sender.as_mut() {
+            Some(s) => post(s, target, d).await,
+            None => None,
+        };
+        if status.is_none() {
+            sender = None;
+        }
+        out.push((i, status.unwrap_or(0), sent.elapsed()));
+    }
+    out
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<http_body_util::Full<hyper::body::Bytes>>;
+
+async fn connect(authority: &str) -> Option<Sender> {
+    let stream = tokio::net::TcpStream::connect(authority).await.ok()?;
+    let _ = stream.set_nodelay(true);
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (sender, conn) = hyper::client::conn::http1::handshake(io).await.ok()?;
+    tokio::spawn(conn);
+    Some(sender)
+}
+
+async fn post(sender: &mut Sender, target: &Target, d: &Delivery) -> Option<u16> {
+    use http_body_util::BodyExt;
+    sender.ready().await.ok()?;
+    let request = hyper::Request::post(target.path.as_str())
+        .header("host", target.authority.as_str())
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", d.signature.as_str())
+        .body(http_body_util::Full::new(
+            hyper::body::Bytes::copy_from_slice(&d.body),
+        ))
+        .ok()?;
+    let response = sender.send_request(request).await.ok()?;
+    let status = response.status().as_u16();
+    response.into_body().collect().await.ok()?;
+    Some(status)
+}
+
+fn summarise(results: Vec<Outcome>, elapsed: Duration) -> LoadReport {
     let mut latencies = Vec::new();
     let (mut ok, mut refused, mut failed, mut acknowledged) = (0, 0, 0, Vec::new());
-    for (i, status, latency) in results.into_iter().flatten() {
+    for (i, status, latency) in results {
         match status {
             200 => {
                 ok += 1;

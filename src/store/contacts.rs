@@ -18,18 +18,28 @@ pub fn upsert_contact(
     ctx: &mut WriteCtx<'_>,
     seen: &ContactSeen,
 ) -> Result<Option<String>, StoreError> {
-    let conn = ctx.conn();
+    upsert_contact_inbound(ctx, seen, None)
+}
+
+/// [`upsert_contact`] for the sender of an inbound message sent at `inbound_at`: the
+/// contact's last inbound time (which opens the 24-hour window) moves forward to it in
+/// the same statement.
+pub fn upsert_contact_inbound(
+    ctx: &mut WriteCtx<'_>,
+    seen: &ContactSeen,
+    inbound_at: Option<&str>,
+) -> Result<Option<String>, StoreError> {
     let by_user: Option<String> = match &seen.user_id {
-        Some(u) => conn
-            .query_row("SELECT wa_id FROM contacts WHERE user_id = ?1", [u], |r| {
+        Some(u) => ctx
+            .row("SELECT wa_id FROM contacts WHERE user_id = ?1", [u], |r| {
                 r.get(0)
             })
             .optional()?,
         None => None,
     };
     let by_phone: Option<String> = match &seen.wa_id {
-        Some(p) => conn
-            .query_row("SELECT wa_id FROM contacts WHERE wa_id = ?1", [p], |r| {
+        Some(p) => ctx
+            .row("SELECT wa_id FROM contacts WHERE wa_id = ?1", [p], |r| {
                 r.get(0)
             })
             .optional()?,
@@ -43,7 +53,7 @@ pub fn upsert_contact(
         }
         (Some(u), _, Some(phone)) if seen.user_id.as_ref() == Some(&u) => {
             // Keyed by its BSUID until now: the phone number becomes the key.
-            ctx.conn().execute(
+            ctx.exec(
                 "UPDATE contacts SET wa_id = ?1 WHERE wa_id = ?2",
                 params![phone, u],
             )?;
@@ -55,32 +65,36 @@ pub fn upsert_contact(
             let Some(key) = seen.wa_id.clone().or_else(|| seen.user_id.clone()) else {
                 return Ok(None);
             };
-            ctx.conn().execute(
+            ctx.exec(
                 "INSERT INTO contacts (wa_id, first_seen_at, updated_at) VALUES (?1, ?2, ?2)",
                 params![key, now],
             )?;
             key
         }
     };
-    ctx.conn().execute(
+    ctx.exec(
         "UPDATE contacts SET
              user_id = coalesce(?2, user_id),
              parent_user_id = coalesce(?3, parent_user_id),
              username = coalesce(?4, username),
              profile_name = coalesce(?5, profile_name),
+             last_inbound_at = CASE WHEN ?7 > coalesce(last_inbound_at, '') THEN ?7
+                                    ELSE last_inbound_at END,
              updated_at = ?6
          WHERE wa_id = ?1
            AND (coalesce(?2, user_id) IS NOT user_id
              OR coalesce(?3, parent_user_id) IS NOT parent_user_id
              OR coalesce(?4, username) IS NOT username
-             OR coalesce(?5, profile_name) IS NOT profile_name)",
+             OR coalesce(?5, profile_name) IS NOT profile_name
+             OR ?7 > coalesce(last_inbound_at, ''))",
         params![
             key,
             seen.user_id,
             seen.parent_user_id,
             seen.username,
             seen.profile_name,
-            now
+            now,
+            inbound_at
         ],
     )?;
     Ok(Some(key))
@@ -98,12 +112,11 @@ struct MergedFields {
 
 /// Moves everything of the contact keyed `from` onto `into` and deletes `from`.
 fn merge_into(ctx: &mut WriteCtx<'_>, from: &str, into: &str) -> Result<(), StoreError> {
-    let conn = ctx.conn();
-    conn.execute(
+    ctx.exec(
         "UPDATE messages SET contact_wa_id = ?2 WHERE contact_wa_id = ?1",
         params![from, into],
     )?;
-    let old = conn.query_row(
+    let old = ctx.row(
         "SELECT user_id, parent_user_id, username, profile_name, first_seen_at, last_inbound_at
          FROM contacts WHERE wa_id = ?1",
         [from],
@@ -118,8 +131,8 @@ fn merge_into(ctx: &mut WriteCtx<'_>, from: &str, into: &str) -> Result<(), Stor
             })
         },
     )?;
-    conn.execute("DELETE FROM contacts WHERE wa_id = ?1", [from])?;
-    conn.execute(
+    ctx.exec("DELETE FROM contacts WHERE wa_id = ?1", [from])?;
+    ctx.exec(
         "UPDATE contacts SET
              user_id = coalesce(user_id, ?2),
              parent_user_id = coalesce(parent_user_id, ?3),
@@ -142,15 +155,5 @@ fn merge_into(ctx: &mut WriteCtx<'_>, from: &str, into: &str) -> Result<(), Stor
         ],
     )?;
     tracing::info!(from, into, "contacts_merged");
-    Ok(())
-}
-
-/// Moves the contact's last inbound time (which opens the 24-hour window) forward to `ts`.
-pub fn touch_last_inbound(ctx: &WriteCtx<'_>, wa_id: &str, ts: &str) -> Result<(), StoreError> {
-    ctx.conn().execute(
-        "UPDATE contacts SET last_inbound_at = ?2
-         WHERE wa_id = ?1 AND (last_inbound_at IS NULL OR last_inbound_at < ?2)",
-        params![wa_id, ts],
-    )?;
     Ok(())
 }

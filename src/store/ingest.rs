@@ -5,7 +5,7 @@ use rusqlite::params;
 use uuid::Uuid;
 
 use super::StoreError;
-use super::contacts::{touch_last_inbound, upsert_contact};
+use super::contacts::{upsert_contact, upsert_contact_inbound};
 use super::statuses::record_status;
 use super::writer::WriteCtx;
 use crate::timefmt::{format_micros, format_unix_secs};
@@ -59,15 +59,15 @@ pub fn write_delivery(
         Ok(delivery) => delivery,
         Err(e) => return log_failed(ctx, d, &e.to_string()),
     };
-    ctx.conn().execute_batch("SAVEPOINT delivery")?;
+    ctx.exec("SAVEPOINT delivery", [])?;
     match write_rows(ctx, d, delivery) {
         Ok(report) => {
-            ctx.conn().execute_batch("RELEASE delivery")?;
+            ctx.exec("RELEASE delivery", [])?;
             Ok(report)
         }
         Err(e) => {
-            ctx.conn()
-                .execute_batch("ROLLBACK TO delivery; RELEASE delivery")?;
+            ctx.exec("ROLLBACK TO delivery", [])?;
+            ctx.exec("RELEASE delivery", [])?;
             tracing::error!(request_id = %d.request_id, error = %e, "webhook_rows_failed");
             log_failed(ctx, d, &format!("rows could not be stored: {e}"))
         }
@@ -80,8 +80,16 @@ fn write_rows(
     delivery: &Delivery,
 ) -> Result<DeliveryReport, StoreError> {
     let event_id = insert_event(ctx, d, Outcome::Processed, None)?;
+    // Senders are upserted with their message; the rest of the contacts block (a
+    // status's recipient, say) on its own.
     for contact in &delivery.contacts {
-        upsert_contact(ctx, contact)?;
+        if !delivery
+            .messages
+            .iter()
+            .any(|m| m.sender.same_user(contact))
+        {
+            upsert_contact(ctx, contact)?;
+        }
     }
     let (mut new_messages, mut new_statuses, mut duplicates) = (0, 0, 0);
     for m in &delivery.messages {
@@ -109,7 +117,7 @@ fn write_rows(
     } else {
         Outcome::Ignored
     };
-    ctx.conn().execute(
+    ctx.exec(
         "UPDATE webhook_events SET outcome = ?2, error = ?3, messages = ?4, statuses = ?5 WHERE id = ?1",
         params![event_id, outcome.as_str(), error, new_messages as i64, new_statuses as i64],
     )?;
@@ -146,7 +154,7 @@ fn insert_event(
     error: Option<&str>,
 ) -> Result<i64, StoreError> {
     let created_at = ctx.next_created_at();
-    ctx.conn().execute(
+    ctx.exec(
         "INSERT INTO webhook_events (received_at, request_id, outcome, error, payload,
              payload_sha256, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -170,7 +178,7 @@ fn claim_event(
     kind: &str,
     webhook_event_id: i64,
 ) -> Result<bool, StoreError> {
-    let inserted = ctx.conn().execute(
+    let inserted = ctx.exec(
         "INSERT INTO idempotency (event_id, kind, webhook_event_id, created_at)
          VALUES (?1, ?2, ?3, ?4) ON CONFLICT (event_id) DO NOTHING",
         params![event_id, kind, webhook_event_id, ctx.now()],
@@ -181,15 +189,16 @@ fn claim_event(
 /// Inserts the `messages` row of an inbound message; `false` when a row with its wamid
 /// exists already (the same message re-sent under another event id).
 fn insert_inbound(ctx: &mut WriteCtx<'_>, m: &InboundMessage) -> Result<bool, StoreError> {
-    let contact = upsert_contact(ctx, &m.sender)?;
-    let created_at = ctx.next_created_at();
     let ts = m.ts.map(format_unix_secs);
+    let inbound_at = ts.clone().unwrap_or_else(|| ctx.now().to_owned());
+    let contact = upsert_contact_inbound(ctx, &m.sender, Some(&inbound_at))?;
+    let created_at = ctx.next_created_at();
     let media = m.media.clone().unwrap_or_default();
     let (error_code, error_title) = match &m.error {
         Some(e) => (Some(e.code.clone()), Some(e.title.clone())),
         None => (None, None),
     };
-    let inserted = ctx.conn().execute(
+    let inserted = ctx.exec(
         "INSERT INTO messages (id, phone_number_id, direction, wamid, contact_wa_id, type, body,
              media_id, media_mime_type, media_sha256, media_filename, context_wamid, status,
              error_code, error_title, ts, created_at, updated_at, raw)
@@ -197,7 +206,7 @@ fn insert_inbound(ctx: &mut WriteCtx<'_>, m: &InboundMessage) -> Result<bool, St
              ?12, ?13, ?14, ?15, ?15, ?16)
          ON CONFLICT (wamid) DO NOTHING",
         params![
-            Uuid::new_v4().to_string(),
+            Uuid::now_v7().to_string(),
             m.phone_number_id,
             m.wamid,
             contact,
@@ -215,8 +224,5 @@ fn insert_inbound(ctx: &mut WriteCtx<'_>, m: &InboundMessage) -> Result<bool, St
             m.raw.to_string()
         ],
     )?;
-    if let (1, Some(key)) = (inserted, &contact) {
-        touch_last_inbound(ctx, key, ts.as_deref().unwrap_or(ctx.now()))?;
-    }
     Ok(inserted == 1)
 }

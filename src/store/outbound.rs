@@ -60,9 +60,9 @@ pub fn begin_send(ctx: &mut WriteCtx<'_>, new: &NewOutbound) -> Result<BeginSend
         return Ok(BeginSend::Replay(row));
     }
     let contact = upsert_contact(ctx, &new.recipient)?;
-    let id = Uuid::new_v4().to_string();
+    let id = Uuid::now_v7().to_string();
     let created_at = ctx.next_created_at();
-    ctx.conn().execute(
+    ctx.exec(
         "INSERT INTO messages (id, client_id, phone_number_id, direction, contact_wa_id, type, body,
              context_wamid, status, created_at, updated_at, raw, idempotency_key)
          VALUES (?1, ?2, ?3, 'outbound', ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?9, ?10)",
@@ -91,14 +91,13 @@ fn find_by_idempotency_key(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_id = ?1 AND idempotency_key = ?2"
     );
     Ok(ctx
-        .conn()
-        .query_row(&sql, params![CLIENT_ID, key], message_row)
+        .row(&sql, params![CLIENT_ID, key], message_row)
         .optional()?)
 }
 
 fn message_by_id(ctx: &WriteCtx<'_>, id: &str) -> Result<MessageRow, StoreError> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1");
-    Ok(ctx.conn().query_row(&sql, [id], message_row)?)
+    Ok(ctx.row(&sql, [id], message_row)?)
 }
 
 /// Ends a send. A `Sent` row takes its wamid, and any statuses Meta reported for that
@@ -112,7 +111,7 @@ pub fn finish_send(
     let now = ctx.now().to_owned();
     match outcome {
         SendOutcome::Sent { wamid } => {
-            ctx.conn().execute(
+            ctx.exec(
                 "UPDATE messages SET status = 'sent', wamid = ?2, error_code = NULL,
                      error_title = NULL, updated_at = ?3
                  WHERE id = ?1",
@@ -121,14 +120,14 @@ pub fn finish_send(
             apply_early_statuses(ctx, wamid)?;
         }
         SendOutcome::Failed { code, title } => {
-            ctx.conn().execute(
+            ctx.exec(
                 "UPDATE messages SET status = 'failed', error_code = ?2, error_title = ?3, updated_at = ?4
                  WHERE id = ?1",
                 params![id, code, title, now],
             )?;
         }
         SendOutcome::Unknown { detail } => {
-            ctx.conn().execute(
+            ctx.exec(
                 "UPDATE messages SET status = 'unknown', error_title = ?2, updated_at = ?3 WHERE id = ?1",
                 params![id, detail, now],
             )?;
@@ -162,7 +161,7 @@ pub fn abandon_stale_pending(
     ctx: &mut WriteCtx<'_>,
     older_than: &str,
 ) -> Result<usize, StoreError> {
-    let n = ctx.conn().execute(
+    let n = ctx.exec(
         "UPDATE messages SET status = 'unknown',
              error_title = 'interrupted before Meta answered: it may or may not have been delivered',
              updated_at = ?2
@@ -174,7 +173,7 @@ pub fn abandon_stale_pending(
 
 /// Sets an inbound message `read` (after Meta accepted the read receipt).
 pub fn set_inbound_read(ctx: &mut WriteCtx<'_>, id: &str) -> Result<(), StoreError> {
-    ctx.conn().execute(
+    ctx.exec(
         "UPDATE messages SET status = 'read', updated_at = ?2 WHERE id = ?1 AND direction = 'inbound'",
         params![id, ctx.now()],
     )?;
@@ -187,7 +186,7 @@ pub fn touch_pull_cursor(
     phone_number_id: &str,
     at: &str,
 ) -> Result<(), StoreError> {
-    ctx.conn().execute(
+    ctx.exec(
         "INSERT INTO pull_cursors (client_id, phone_number_id, last_pulled_at, updated_at)
          VALUES (?1, ?2, ?3, ?3)
          ON CONFLICT (client_id, phone_number_id)

@@ -31,7 +31,7 @@ pub fn record_status(
         Some(e) => (Some(e.code.as_str()), Some(e.title.as_str())),
         None => (None, None),
     };
-    ctx.conn().execute(
+    ctx.exec(
         "INSERT INTO message_status_events (event_id, wamid, status, recipient_id,
              recipient_user_id, phone_number_id, error_code, error_title, ts,
              webhook_event_id, raw, created_at)
@@ -63,8 +63,7 @@ pub fn apply_status(
     error_title: Option<&str>,
 ) -> Result<StatusEffect, StoreError> {
     let row: Option<(String, String, String)> = ctx
-        .conn()
-        .query_row(
+        .row(
             "SELECT id, status, direction FROM messages WHERE wamid = ?1",
             [wamid],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -85,7 +84,7 @@ pub fn apply_status(
         return Ok(StatusEffect::Stale);
     };
     let failed = next == MessageStatus::Failed;
-    ctx.conn().execute(
+    ctx.exec(
         "UPDATE messages SET status = ?2,
              error_code = CASE WHEN ?3 THEN ?4 ELSE error_code END,
              error_title = CASE WHEN ?3 THEN ?5 ELSE error_title END,

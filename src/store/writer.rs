@@ -34,6 +34,22 @@ impl WriteCtx<'_> {
         format_micros(self.last_us)
     }
 
+    /// Runs one statement through the connection's statement cache: the hot path parses
+    /// each distinct SQL text once per connection, not once per call.
+    pub fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
+
+    /// [`WriteCtx::exec`] for a query of one row.
+    pub fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.conn.prepare_cached(sql)?.query_row(params, f)
+    }
+
     /// The batch's wall-clock time, for `updated_at`-style columns.
     pub fn now(&self) -> &str {
         &self.now
@@ -135,11 +151,12 @@ fn commit_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(),
         now: format_micros(now_micros()),
     };
     for job in batch.iter_mut() {
-        tx.execute_batch("SAVEPOINT job")?;
+        ctx.exec("SAVEPOINT job", [])?;
         if job.run(&mut ctx) {
-            tx.execute_batch("RELEASE job")?;
+            ctx.exec("RELEASE job", [])?;
         } else {
-            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            ctx.exec("ROLLBACK TO job", [])?;
+            ctx.exec("RELEASE job", [])?;
         }
     }
     tx.execute(
