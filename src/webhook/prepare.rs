@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::delivery::Delivery;
 use super::normalise::{NormaliseError, normalise_delivery, parse_delivery};
-use super::redact::redact;
+use super::redact::{redact, redact_text};
 use super::signature::to_hex;
 
 /// One verified delivery, ready to be written in one transaction.
@@ -14,7 +14,8 @@ pub struct PreparedDelivery {
     pub request_id: String,
     /// When the request arrived, microseconds since the epoch.
     pub received_at: i64,
-    /// The redacted JSON, or the body as (lossy) text when it is not JSON.
+    /// The redacted JSON, or, when it is not JSON, the body as (lossy) text with
+    /// secret-looking `"key": value` pairs redacted lexically.
     pub payload: String,
     /// SHA-256 of the exact bytes received.
     pub payload_sha256: String,
@@ -40,7 +41,8 @@ pub fn prepare_delivery(body: &[u8], request_id: String, received_at: i64) -> Pr
             let why = parse_delivery(body)
                 .err()
                 .unwrap_or(NormaliseError::NotAnObject);
-            (String::from_utf8_lossy(body).into_owned(), Err(why))
+            // Kept for reprocessing, but never with a secret in it.
+            (redact_text(&String::from_utf8_lossy(body)), Err(why))
         }
     };
     PreparedDelivery {

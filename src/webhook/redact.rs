@@ -45,10 +45,129 @@ fn redact_embedded_json(s: &str) -> Option<String> {
     if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
         return None;
     }
-    let mut inner: Value = serde_json::from_str(s).ok()?;
+    let Ok(mut inner) = serde_json::from_str::<Value>(s) else {
+        // JSON serde_json refuses (a lone surrogate, a huge number) is redacted as text.
+        let redacted = redact_text(s);
+        return (redacted != s).then_some(redacted);
+    };
     let before = inner.clone();
     redact(&mut inner);
     (inner != before).then(|| inner.to_string())
+}
+
+/// Redacts text that looks like JSON but is not valid JSON (it is still kept, so a
+/// delivery can be reprocessed after a fix): every `"key": value` whose key is
+/// secret-looking gets `"<redacted>"` as its value, whether the value is a string, a
+/// bare token, or a nested object or array. Keys are compared after undoing `\uXXXX`
+/// escapes, so an escaped key is caught too.
+pub fn redact_text(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied) = (0, 0);
+    while i < b.len() {
+        if b[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let end = string_end(b, i);
+        let key = unescape_lossy(&text[i + 1..end.saturating_sub(1).max(i + 1)]);
+        let colon = skip_space(b, end);
+        if colon < b.len() && b[colon] == b':' && is_secret_key(&key) {
+            let value = skip_space(b, colon + 1);
+            out.push_str(&text[copied..value]);
+            out.push('"');
+            out.push_str(REDACTED);
+            out.push('"');
+            i = value_end(b, value);
+            copied = i;
+        } else {
+            i = end;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// The index just past the string literal opening at `start` (or the end of the text).
+fn string_end(b: &[u8], start: usize) -> usize {
+    let mut j = start + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return j + 1,
+            _ => j += 1,
+        }
+    }
+    b.len()
+}
+
+fn skip_space(b: &[u8], mut j: usize) -> usize {
+    while j < b.len() && b[j].is_ascii_whitespace() {
+        j += 1;
+    }
+    j
+}
+
+/// The index just past the value starting at `start`: a string, a balanced object or
+/// array, or a bare token ending at `,`, `}`, `]` or space.
+fn value_end(b: &[u8], start: usize) -> usize {
+    match b.get(start) {
+        None => b.len(),
+        Some(b'"') => string_end(b, start),
+        Some(b'{' | b'[') => {
+            let (mut depth, mut j) = (0usize, start);
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = string_end(b, j);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return j + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            b.len()
+        }
+        Some(_) => {
+            let mut j = start;
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']') && !b[j].is_ascii_whitespace()
+            {
+                j += 1;
+            }
+            j
+        }
+    }
+}
+
+/// A key's text with `\uXXXX` escapes undone (invalid ones dropped) and other escapes
+/// reduced to their character: enough to match it against the secret needles.
+fn unescape_lossy(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    out.push(ch);
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -94,6 +213,31 @@ mod tests {
         let mut v = original.clone();
         redact(&mut v);
         assert_eq!(v, original);
+    }
+
+    #[test]
+    fn text_that_serde_json_refuses_is_redacted_lexically() {
+        let text = r#"{"a":"\ud800","access_token":"EAAG-1","n":1e999,"acc\u0065ss_Token" : x,
+                       "secret":{"deep":["}",1]},"keep":"token-looking value","password"#;
+        assert!(serde_json::from_str::<Value>(text).is_err());
+        let out = redact_text(text);
+        for leaked in ["EAAG-1", ": x", "deep"] {
+            assert!(!out.contains(leaked), "{leaked} kept in {out}");
+        }
+        assert!(out.contains(r#""keep":"token-looking value""#), "{out}");
+        assert_eq!(out.matches(REDACTED).count(), 3, "{out}");
+        assert!(
+            out.starts_with(r#"{"a":"\ud800","access_token":"<redacted>","n":1e999"#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_refused_embedded_json_string_is_redacted_too() {
+        let mut v = json!({"response_json": "{\"flow_token\":\"abc\",\"x\":\"\\ud800\"}"});
+        redact(&mut v);
+        let stored = v["response_json"].as_str().expect("string");
+        assert!(!stored.contains("abc"), "{stored}");
     }
 
     #[test]
