@@ -10,7 +10,7 @@ use rusqlite::params;
 use serde_json::json;
 use wa_mcp::config::{Config, Secret};
 use wa_mcp::messaging::{MessageQuery, Messaging, MessagingError, SendMessageInput};
-use wa_mcp::meta::{MetaClient, MetaClientOptions, RetryPolicy};
+use wa_mcp::meta::{MetaClient, MetaClientOptions};
 use wa_mcp::store::Store;
 use wa_mcp::webhook::prepare_delivery;
 
@@ -46,18 +46,7 @@ fn fixture_with(graph: &str, token: Option<&str>) -> Fixture {
     let db = dir.path().join("wa.db");
     let store = Store::open(&db).expect("store");
     let config = config(graph, token);
-    let meta = MetaClient::new(MetaClientOptions {
-        base_url: graph.into(),
-        api_version: "v26.0".into(),
-        token: config.access_token.clone(),
-        timeout: Duration::from_secs(1),
-        retry: RetryPolicy {
-            max_retries: 3,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-            max_retry_after: Duration::from_secs(30),
-        },
-    });
+    let meta = MetaClient::new(common::fast_meta_options(graph, token));
     let messaging = Messaging::new(store.clone(), meta, &config);
     Fixture {
         _dir: dir,

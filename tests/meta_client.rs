@@ -2,20 +2,17 @@
 //! never answers): the exact request bodies and headers, the error mapping, the retry
 //! rules, and the token kept out of every error.
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::json;
-use wa_mcp::config::Secret;
 use wa_mcp::meta::{
-    ApiErrorKind, MetaClient, MetaClientOptions, MetaError, Recipient, RetryPolicy, SendText,
-    SentMessage,
+    ApiErrorKind, MetaClient, MetaClientOptions, MetaError, Recipient, SendText, SentMessage,
 };
 
 const TOKEN: &str = "EAAGtestTOKENdo-not-leak-0123456789";
@@ -23,18 +20,7 @@ const PNID: &str = "106540352242922";
 const MESSAGES: &str = "/v26.0/106540352242922/messages";
 
 fn options(base_url: &str) -> MetaClientOptions {
-    MetaClientOptions {
-        base_url: base_url.to_owned(),
-        api_version: "v26.0".to_owned(),
-        token: Secret::from_setting(Some(TOKEN.to_owned())),
-        timeout: Duration::from_secs(1),
-        retry: RetryPolicy {
-            max_retries: 3,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-            max_retry_after: Duration::from_secs(30),
-        },
-    }
+    common::fast_meta_options(base_url, Some(TOKEN))
 }
 
 fn client(base_url: &str) -> MetaClient {
@@ -352,49 +338,9 @@ fn four_503s_give_up_after_exactly_four_requests() {
     assert!(!error.outcome_unknown());
 }
 
-/// A server that accepts, reads each request and never answers; counts the requests.
-fn hung_server() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let requests = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&requests);
-    thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            if read_request(&mut reader).is_some() {
-                counter.fetch_add(1, Ordering::SeqCst);
-            }
-            held.push(reader); // open, silent
-        }
-    });
-    (url, requests)
-}
-
-/// Reads one request's head and body; `None` if the client went away first.
-fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Option<()> {
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().ok()?;
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()
-}
-
 #[test]
 fn a_send_without_an_answer_is_not_retried_and_its_outcome_is_unknown() {
-    let (url, requests) = hung_server();
+    let (url, requests) = common::hung_server();
     let started = Instant::now();
     let error = send_to(&url).expect_err("the call should fail");
     assert!(matches!(error, MetaError::NoAnswer { .. }), "{error:?}");
@@ -415,7 +361,7 @@ fn a_send_without_an_answer_is_not_retried_and_its_outcome_is_unknown() {
 
 #[test]
 fn mark_read_without_an_answer_is_retried() {
-    let (url, requests) = hung_server();
+    let (url, requests) = common::hung_server();
     let mut opts = options(&url);
     opts.timeout = Duration::from_millis(500);
     let error = MetaClient::new(opts)
@@ -520,7 +466,7 @@ fn the_token_never_appears_in_errors_even_when_meta_echoes_it() {
         .expect_err("the call should fail");
     assert_no_token(&error);
 
-    let (url, _) = hung_server();
+    let (url, _) = common::hung_server();
     let error = send_to(&url).expect_err("the call should fail");
     assert_no_token(&error);
 

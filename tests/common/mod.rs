@@ -210,6 +210,23 @@ fn reply(mut resp: ureq::http::Response<ureq::Body>) -> Reply {
     }
 }
 
+/// Meta client options for tests: `token`, a 1 s attempt timeout and millisecond
+/// back-off, so retries are quick to test.
+pub fn fast_meta_options(base_url: &str, token: Option<&str>) -> wa_mcp::meta::MetaClientOptions {
+    wa_mcp::meta::MetaClientOptions {
+        base_url: base_url.to_owned(),
+        api_version: "v26.0".to_owned(),
+        token: Secret::from_setting(token.map(str::to_owned)),
+        timeout: Duration::from_secs(1),
+        retry: wa_mcp::meta::RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(30),
+        },
+    }
+}
+
 /// A server that reads each request and never answers, counting requests: Meta hung.
 pub fn hung_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::BufReader;
