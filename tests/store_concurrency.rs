@@ -213,39 +213,49 @@ fn a_full_writer_queue_refuses_new_deliveries_instead_of_growing() {
         .build()
         .expect("rt");
     rt.block_on(async {
-        // The writer is held by a slow job, and the queue's one place is taken.
+        // The writer is held by a job that waits for the test's say-so.
         let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
         let slow = {
             let store = store.clone();
             tokio::spawn(async move {
                 store
                     .write(move |_| {
                         let _ = started_tx.send(());
-                        std::thread::sleep(std::time::Duration::from_millis(500));
+                        let _ = release_rx.recv();
                         Ok(())
                     })
                     .await
             })
         };
         started_rx.await.expect("writer busy");
-        let queued = {
-            let store = store.clone();
-            tokio::spawn(async move { store.write(|_| Ok(())).await })
-        };
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let body = simulated_text_delivery("447700900123", "A", "shed", "1", "2", 1_749_416_383);
-        let refused = store
-            .commit_delivery(prepare_delivery(body.to_string().as_bytes(), "r".into(), 0))
-            .await;
+        let delivery = |rid: &str| prepare_delivery(body.to_string().as_bytes(), rid.into(), 0);
+        // Polled once, the first delivery takes the queue's one place and waits there.
+        let mut queued = Box::pin(store.commit_delivery(delivery("queued")));
+        tokio::select! {
+            biased;
+            _ = &mut queued => panic!("committed while the writer was held"),
+            () = std::future::ready(()) => {}
+        }
+        let refused = store.commit_delivery(delivery("refused")).await;
         assert!(
             matches!(refused, Err(wa_mcp::store::StoreError::Saturated)),
             "{refused:?}"
         );
+        release_tx.send(()).expect("release the writer");
         slow.await.expect("join").expect("slow job");
-        queued.await.expect("join").expect("queued job");
+        assert_eq!(
+            queued
+                .await
+                .expect("queued delivery committed")
+                .new_messages,
+            1
+        );
+        let next = simulated_text_delivery("447700900124", "B", "after", "1", "2", 1_749_416_383);
         let accepted = store
             .commit_delivery(prepare_delivery(
-                body.to_string().as_bytes(),
+                next.to_string().as_bytes(),
                 "r2".into(),
                 0,
             ))
