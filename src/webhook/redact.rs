@@ -70,7 +70,14 @@ pub fn redact_text(text: &str) -> String {
             continue;
         }
         let end = string_end(b, i);
-        let key = unescape_lossy(&text[i + 1..end.saturating_sub(1).max(i + 1)]);
+        // Without its closing quote (the text ends inside the string) the key runs to
+        // the end; with it, the quote is dropped. Either way the cut is at a char boundary.
+        let key_end = if end > i + 1 && b[end - 1] == b'"' {
+            end - 1
+        } else {
+            end
+        };
+        let key = unescape_lossy(&text[i + 1..key_end]);
         let colon = skip_space(b, end);
         if colon < b.len() && b[colon] == b':' && is_secret_key(&key) {
             let value = skip_space(b, colon + 1);
@@ -230,6 +237,15 @@ mod tests {
             out.starts_with(r#"{"a":"\ud800","access_token":"<redacted>","n":1e999"#),
             "{out}"
         );
+    }
+
+    #[test]
+    fn an_unterminated_string_ending_in_a_multibyte_char_does_not_panic() {
+        // Found by the `normalise` fuzz target.
+        let text = "=11112FFFF\\\"FFFFFFFFFFFFFFFFF\u{fffd}";
+        assert_eq!(redact_text(text), text);
+        assert_eq!(redact_text("{\"token\u{e9}"), "{\"token\u{e9}");
+        assert_eq!(redact_text("\""), "\"");
     }
 
     #[test]
