@@ -1,6 +1,8 @@
 //! Writing one webhook delivery: the delivery-log row, idempotency claims, contacts,
 //! messages and statuses, all in one savepoint so they commit together or not at all.
 
+use std::collections::HashSet;
+
 use rusqlite::params;
 use uuid::Uuid;
 
@@ -82,12 +84,26 @@ fn write_rows(
     let event_id = insert_event(ctx, d, Outcome::Processed, None)?;
     // Senders are upserted with their message; the rest of the contacts block (a
     // status's recipient, say) on its own.
+    let sender_phones: HashSet<&str> = delivery
+        .messages
+        .iter()
+        .filter_map(|m| m.sender.wa_id.as_deref())
+        .collect();
+    let sender_users: HashSet<&str> = delivery
+        .messages
+        .iter()
+        .filter_map(|m| m.sender.user_id.as_deref())
+        .collect();
     for contact in &delivery.contacts {
-        if !delivery
-            .messages
-            .iter()
-            .any(|m| m.sender.same_user(contact))
-        {
+        let is_sender = contact
+            .wa_id
+            .as_deref()
+            .is_some_and(|p| sender_phones.contains(p))
+            || contact
+                .user_id
+                .as_deref()
+                .is_some_and(|u| sender_users.contains(u));
+        if !is_sender {
             upsert_contact(ctx, contact)?;
         }
     }

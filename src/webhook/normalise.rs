@@ -1,6 +1,8 @@
 //! Reading a Cloud API webhook body into a [`Delivery`]: every entry, change, message
 //! and status, not only the first, and never a panic on a shape we did not expect.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -72,8 +74,9 @@ fn read_change(out: &mut Delivery, entry_id: &str, ci: usize, change: &Value) {
         .and_then(Value::as_object)
         .and_then(|m| str_field(m, "phone_number_id"));
     let contacts: Vec<ContactSeen> = array(value, "contacts").filter_map(read_contact).collect();
+    let index = ContactIndex::new(&contacts);
     for (mi, msg) in array(value, "messages").enumerate() {
-        match read_message(msg, entry_id, ci, mi, &phone_number_id, &contacts) {
+        match read_message(msg, entry_id, ci, mi, &phone_number_id, &index) {
             Some(m) => out.messages.push(m),
             None => out
                 .problems
@@ -114,7 +117,7 @@ fn read_message(
     ci: usize,
     mi: usize,
     phone_number_id: &Option<String>,
-    contacts: &[ContactSeen],
+    contacts: &ContactIndex<'_>,
 ) -> Option<InboundMessage> {
     let obj = msg.as_object()?;
     let wamid = str_field(obj, "id");
@@ -130,10 +133,7 @@ fn read_message(
     };
     // The contacts block describes the senders of this change; match by phone or
     // BSUID, or take the only one when the message names nobody.
-    let matched = contacts
-        .iter()
-        .find(|c| c.same_user(&sender))
-        .or_else(|| (contacts.len() == 1 && !sender.is_identified()).then(|| &contacts[0]));
+    let matched = contacts.find(&sender);
     if let Some(c) = matched {
         sender.fill_from(c);
     }
@@ -152,6 +152,45 @@ fn read_message(
         ts: timestamp(obj),
         raw: msg.clone(),
     })
+}
+
+/// A change's contacts block, looked up by phone or BSUID in constant time, so a large
+/// signed delivery costs linear time, not contacts x messages.
+struct ContactIndex<'a> {
+    contacts: &'a [ContactSeen],
+    by_phone: HashMap<&'a str, usize>,
+    by_user: HashMap<&'a str, usize>,
+}
+
+impl<'a> ContactIndex<'a> {
+    fn new(contacts: &'a [ContactSeen]) -> Self {
+        let (mut by_phone, mut by_user) = (HashMap::new(), HashMap::new());
+        for (i, c) in contacts.iter().enumerate() {
+            if let Some(p) = &c.wa_id {
+                by_phone.entry(p.as_str()).or_insert(i);
+            }
+            if let Some(u) = &c.user_id {
+                by_user.entry(u.as_str()).or_insert(i);
+            }
+        }
+        ContactIndex {
+            contacts,
+            by_phone,
+            by_user,
+        }
+    }
+
+    /// The first entry naming the same user by phone or BSUID, or the only entry when
+    /// the sender names nobody.
+    fn find(&self, sender: &ContactSeen) -> Option<&'a ContactSeen> {
+        let phone = sender.wa_id.as_deref().and_then(|p| self.by_phone.get(p));
+        let user = sender.user_id.as_deref().and_then(|u| self.by_user.get(u));
+        match phone.into_iter().chain(user).min() {
+            Some(&i) => Some(&self.contacts[i]),
+            None if self.contacts.len() == 1 && !sender.is_identified() => self.contacts.first(),
+            None => None,
+        }
+    }
 }
 
 fn read_status(status: &Value, phone_number_id: &Option<String>) -> Result<StatusUpdate, String> {
