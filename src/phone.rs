@@ -3,8 +3,10 @@
 /// Why a phone number was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
+    /// Nothing but zeros, spaces and punctuation was given.
     #[error("the phone number is empty or has no digits")]
     NoDigits,
+    /// Too short or too long for E.164 once normalised; holds the digit count.
     #[error(
         "the phone number has {0} digits; an international number has 7 to 15 (country code first)"
     )]

@@ -237,7 +237,8 @@ impl Store {
         query(&conn)
     }
 
-    /// Durably stores one verified webhook delivery (see [`ingest::write_delivery`]).
+    /// Durably stores one verified webhook delivery: its log row, idempotency claims,
+    /// contacts, messages and statuses in one savepoint of a group commit.
     /// When the writer's queue is full it refuses at once with [`StoreError::Saturated`]
     /// instead of queueing more: memory stays bounded and Meta retries later.
     pub async fn commit_delivery(

@@ -7,10 +7,14 @@ use sha2::Sha256;
 /// (404, nothing written); the variant only goes to the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
+    /// The request carried no `X-Hub-Signature-256` header at all.
     #[error("no X-Hub-Signature-256 header")]
     Missing,
+    /// The header is not exactly `sha256=` and 64 hex digits; nothing was computed.
     #[error("X-Hub-Signature-256 is not `sha256=` followed by 64 hex digits")]
     Malformed,
+    /// Well formed, but not the HMAC of these bytes under the configured app secret: a
+    /// forgery, a body changed on the way, or a different app secret on each side.
     #[error("X-Hub-Signature-256 does not match the body")]
     Mismatch,
 }
