@@ -485,3 +485,48 @@ fn get_media_works_over_stdio_and_keeps_the_token_and_url_out_of_the_logs() {
     assert!(!stderr.contains(mcp_client::TOKEN), "token in the log");
     assert!(!stderr.contains(URL_HASH), "download URL in the log");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_is_not_sent_to_a_plain_http_host_other_than_the_graph_api() {
+    let mut server = Server::new_async().await;
+    let body = json!({"url": format!("http://example.invalid{DOWNLOAD_PATH}?hash={URL_HASH}"),
+                      "mime_type": "image/jpeg", "id": MEDIA_ID})
+    .to_string();
+    let _info = mock_info(&mut server, body, 1).await;
+    let f = Fixture::new(&server.url(), Some(TOKEN));
+
+    let err = f
+        .messaging
+        .get_media(IMAGE_WAMID)
+        .await
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(text.contains("the token was not sent"), "{text}");
+    assert!(
+        text.contains("example.invalid") && !text.contains(URL_HASH),
+        "{text}"
+    );
+    assert!(f.media_files().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_answered_503_is_retried() {
+    let mut server = Server::new_async().await;
+    let body = info_body(&server, IMAGE_SHA256_HEX, json!(3000));
+    let _info = mock_info(&mut server, body, 1).await;
+    let busy = server
+        .mock("GET", DOWNLOAD_PATH)
+        .match_query(Matcher::Any)
+        .with_status(503)
+        .expect(1)
+        .create_async()
+        .await;
+    let f = Fixture::new(&server.url(), Some(TOKEN));
+    // mockito serves the 503 (created first) until its one expected hit, then this one.
+    let ok = mock_download(&mut server, image_bytes(), 1).await;
+
+    let file = f.messaging.get_media(IMAGE_WAMID).await.expect("retried");
+    assert_saved_image(&f, &file);
+    busy.assert_async().await;
+    ok.assert_async().await;
+}

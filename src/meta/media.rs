@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::ops::ControlFlow;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -188,58 +189,29 @@ impl MetaClient {
                 .timeout_recv_response(Some(DOWNLOAD_HEADERS_TIMEOUT))
                 .build()
                 .call();
+            let attempt = retry + 1;
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+            tracing::debug!(host, ?status, attempt, latency_ms, "media download attempt");
             let (error, retry_after) = match sent {
-                Ok(response) if response.status().is_success() => {
-                    tracing::debug!(
-                        host,
-                        status = response.status().as_u16(),
-                        attempt = retry + 1,
-                        latency_ms,
-                        "media download started"
-                    );
-                    return Ok(response);
+                Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) => match refusal(response, token) {
+                    (error, _, false) => return Err(error),
+                    (error, retry_after, true) => (error, retry_after),
+                },
+                // Their texts repeat the URL, which must not reach a log or an error.
+                Err(ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_)) => {
+                    return Err(MetaError::InvalidResponse {
+                        status: 200,
+                        detail: format!("the media download URL (host {host}) is not usable"),
+                    });
                 }
-                Ok(mut response) => {
-                    let status = response.status().as_u16();
-                    tracing::warn!(
-                        host,
-                        status,
-                        attempt = retry + 1,
-                        latency_ms,
-                        "media download refused"
-                    );
-                    let retry_after = response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(retry::parse_retry_after);
-                    let body = response
-                        .body_mut()
-                        .with_config()
-                        .limit(MAX_ERROR_BODY_BYTES)
-                        .lossy_utf8(true)
-                        .read_to_string()
-                        .unwrap_or_default();
-                    let error = error_from_answer(status, &body, token);
-                    if !retry::is_retryable_status(status) {
-                        return Err(error);
-                    }
-                    (error, retry_after)
-                }
-                Err(e) => {
-                    tracing::warn!(
-                        host,
-                        attempt = retry + 1,
-                        latency_ms,
-                        "media download failed"
-                    );
-                    match after_failure(transport::classify(e, token), true, retry + 1) {
-                        std::ops::ControlFlow::Continue(error) => (error, None),
-                        std::ops::ControlFlow::Break(error) => return Err(error),
-                    }
-                }
+                Err(e) => match after_failure(transport::classify(e, token), true, attempt) {
+                    ControlFlow::Continue(error) => (error, None),
+                    ControlFlow::Break(error) => return Err(error),
+                },
             };
+            tracing::warn!(host, ?status, attempt, "media download failed: {error}");
             let unit = retry::jitter_unit();
             let Some(delay) =
                 retry::delay_before_retry(&self.inner.retry, retry, retry_after, unit)
@@ -250,6 +222,29 @@ impl MetaClient {
             retry += 1;
         }
     }
+}
+
+/// What a non-2xx download answer means: the error, Meta's `Retry-After`, and whether
+/// another attempt may help.
+fn refusal(
+    mut response: ureq::http::Response<ureq::Body>,
+    token: &str,
+) -> (MetaError, Option<Duration>, bool) {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(retry::parse_retry_after);
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_ERROR_BODY_BYTES)
+        .lossy_utf8(true)
+        .read_to_string()
+        .unwrap_or_default();
+    let error = error_from_answer(status, &body, token);
+    (error, retry_after, retry::is_retryable_status(status))
 }
 
 /// A write error from the sink, marked so it is not mistaken for a network failure.
