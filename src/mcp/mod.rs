@@ -1,6 +1,7 @@
 //! The MCP server over stdio (or any byte stream): the tools, their schemas and
 //! annotations, and errors a model can act on. Tools call [`crate::messaging`] only.
 
+mod media;
 mod wire;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -10,6 +11,7 @@ use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::messaging::{MessageQuery, Messaging, SendMessageInput};
+pub use media::{GetMediaParams, GetMediaResult};
 pub use wire::*;
 
 const INSTRUCTIONS: &str = "WhatsApp through Meta's Cloud API. get_messages lists messages oldest \
@@ -30,7 +32,7 @@ impl WhatsAppServer {
     pub fn new(messaging: Messaging) -> WhatsAppServer {
         WhatsAppServer {
             messaging,
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::media_router(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! The MCP tools and the shell commands both call these functions; neither writes SQL
 //! nor talks to Meta directly.
 
+mod media;
+mod media_file;
 mod query;
 mod read_receipt;
 mod send;
@@ -12,6 +14,8 @@ use crate::config::Config;
 use crate::meta::{MetaClient, MetaError};
 use crate::store::{Store, StoreError};
 
+pub use media::{MEDIA_MAX_BYTES, MediaFile};
+pub use media_file::media_dir;
 pub use query::{MessagePage, MessageQuery, NextCursor};
 pub use send::{SendMessageInput, SendResult};
 

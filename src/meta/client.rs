@@ -52,15 +52,15 @@ impl MetaClientOptions {
 /// A Graph API client; cheap to clone (the connection pool is shared).
 #[derive(Clone)]
 pub struct MetaClient {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    agent: ureq::Agent,
-    base_url: String,
-    api_version: String,
-    token: Option<Secret>,
-    retry: RetryPolicy,
+pub(super) struct Inner {
+    pub(super) agent: ureq::Agent,
+    pub(super) base_url: String,
+    pub(super) api_version: String,
+    pub(super) token: Option<Secret>,
+    pub(super) retry: RetryPolicy,
 }
 
 impl fmt::Debug for MetaClient {
@@ -75,13 +75,13 @@ impl fmt::Debug for MetaClient {
 }
 
 /// One logical call: what to send and whether repeating it after it went out is harmless.
-struct Call {
-    method: Method,
+pub(super) struct Call {
+    pub(super) method: Method,
     /// `/{version}/{id}[/edge]`, without the query; this is what gets logged.
-    path: String,
-    query: &'static str,
-    body: Option<String>,
-    idempotent: bool,
+    pub(super) path: String,
+    pub(super) query: &'static str,
+    pub(super) body: Option<String>,
+    pub(super) idempotent: bool,
 }
 
 impl MetaClient {
@@ -169,7 +169,7 @@ impl MetaClient {
     }
 
     /// `/{version}/{id}{edge}`; the id must be a plain Graph id so it cannot change the path.
-    fn path(&self, id: &str, edge: &str) -> Result<String, MetaError> {
+    pub(super) fn path(&self, id: &str, edge: &str) -> Result<String, MetaError> {
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(MetaError::InvalidRequest {
                 detail: format!("{id:?} is not a phone number id (Meta's ids are digits)"),
@@ -181,7 +181,7 @@ impl MetaClient {
 
 impl Inner {
     /// Runs a call to a 2xx answer or the error that ends it, retrying by the policy.
-    fn execute(&self, call: &Call) -> Result<Answer, MetaError> {
+    pub(super) fn execute(&self, call: &Call) -> Result<Answer, MetaError> {
         let token = self.token.as_ref().ok_or(MetaError::NoToken)?.expose();
         let url = format!("{}{}{}", self.base_url, call.path, call.query);
         let mut retry = 0;
@@ -217,7 +217,7 @@ impl Inner {
 
 /// The error a failed attempt stands for, and whether another attempt may follow
 /// (`Continue`) or the call ends here (`Break`).
-fn after_failure(
+pub(super) fn after_failure(
     failure: Failure,
     idempotent: bool,
     attempts: u32,

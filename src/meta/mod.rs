@@ -11,11 +11,13 @@
 pub mod client;
 mod envelope;
 pub mod error;
+pub mod media;
 pub mod retry;
 mod transport;
 pub mod wire;
 
 pub use client::{MetaClient, MetaClientOptions};
 pub use error::{ApiError, ApiErrorKind, MetaError};
+pub use media::{DownloadError, MediaInfo};
 pub use retry::RetryPolicy;
 pub use wire::{PhoneNumberInfo, Recipient, SendText, SentMessage};

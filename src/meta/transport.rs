@@ -116,7 +116,7 @@ pub(crate) fn exchange(
 }
 
 /// `Bearer <token>`, marked sensitive so nothing that honours the mark prints it.
-fn bearer_header(token: &str) -> Result<HeaderValue, Failure> {
+pub(crate) fn bearer_header(token: &str) -> Result<HeaderValue, Failure> {
     let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
         Failure::Unsendable("the access token has characters a header cannot carry".to_owned())
     })?;
@@ -125,7 +125,7 @@ fn bearer_header(token: &str) -> Result<HeaderValue, Failure> {
 }
 
 /// Sorts a ureq error by whether the request may have gone out.
-fn classify(error: Error, token: &str) -> Failure {
+pub(crate) fn classify(error: Error, token: &str) -> Failure {
     let detail = describe(&error, token);
     match &error {
         Error::HostNotFound

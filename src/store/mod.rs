@@ -5,6 +5,7 @@
 mod checkpoint;
 mod contacts;
 mod ingest;
+pub mod media;
 mod open;
 pub mod outbound;
 pub mod read;
@@ -21,6 +22,7 @@ use rusqlite::Connection;
 use tokio::sync::mpsc;
 
 pub use ingest::{DeliveryReport, Outcome};
+pub use media::SavedMedia;
 pub use outbound::{BeginSend, NewOutbound, SendOutcome};
 pub use read::{EventRow, MediaRef, MessageFilter, MessageRow, PageCursor};
 pub use statuses::StatusEffect;
