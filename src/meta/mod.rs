@@ -16,6 +16,7 @@ mod transport;
 pub mod wire;
 
 pub use client::{MetaClient, MetaClientOptions};
+pub use client::account::{AppIdentity, SubscribedApp};
 pub use error::{ApiError, ApiErrorKind, MetaError};
 pub use retry::RetryPolicy;
 pub use wire::{PhoneNumberInfo, Recipient, SendText, SentMessage};
