@@ -119,6 +119,9 @@ mod tests {
     #[test]
     fn an_unexpected_body_is_an_invalid_response() {
         let err = parse::<AppIdentity>("[]", 200).expect_err("not an app");
-        assert!(matches!(err, MetaError::InvalidResponse { status: 200, .. }));
+        assert!(matches!(
+            err,
+            MetaError::InvalidResponse { status: 200, .. }
+        ));
     }
 }

@@ -15,8 +15,8 @@ pub mod retry;
 mod transport;
 pub mod wire;
 
-pub use client::{MetaClient, MetaClientOptions};
 pub use client::account::{AppIdentity, SubscribedApp};
+pub use client::{MetaClient, MetaClientOptions};
 pub use error::{ApiError, ApiErrorKind, MetaError};
 pub use retry::RetryPolicy;
 pub use wire::{PhoneNumberInfo, Recipient, SendText, SentMessage};
