@@ -5,6 +5,7 @@
 mod checkpoint;
 mod contacts;
 mod ingest;
+pub mod inspect;
 mod open;
 pub mod outbound;
 pub mod read;
