@@ -219,9 +219,14 @@ pub fn print_report(sections: &[Section], out: &mut impl Write) -> io::Result<Ta
     } else {
         "ready"
     };
+    let warnings = if tally.warnings == 1 {
+        "warning"
+    } else {
+        "warnings"
+    };
     writeln!(
         out,
-        "doctor: {} passed, {} warnings, {} failed, {} skipped: {verdict}",
+        "doctor: {} passed, {} {warnings}, {} failed, {} skipped: {verdict}",
         tally.passed, tally.warnings, tally.failed, tally.skipped
     )?;
     Ok(tally)
@@ -265,7 +270,7 @@ mod tests {
         );
         let text = String::from_utf8_lossy(&out);
         assert!(text.ends_with(
-            "doctor: 1 passed, 1 warnings, 1 failed, 1 skipped: fix the failures above\n"
+            "doctor: 1 passed, 1 warning, 1 failed, 1 skipped: fix the failures above\n"
         ));
     }
 }
