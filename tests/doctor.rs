@@ -286,6 +286,7 @@ fn serve(setup: &Setup, app_secret: &str) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    stop(child);
     panic!("serve never became healthy");
 }
 
