@@ -17,7 +17,7 @@ use serde_json::json;
 use ureq::http::Response;
 use uuid::Uuid;
 
-use super::Check;
+use super::{Check, Outcome};
 use crate::config::Config;
 use crate::webhook::signature::signature_header;
 
@@ -68,11 +68,15 @@ pub fn webhook_checks(config: &Config, url: &str) -> Vec<Check> {
             Box::new(|| forged_delivery_check(&agent, url, &body, &forged)),
         ),
     ];
-    let mut checks = vec![url_check(url)];
-    let mut answered = true;
+    let shape = url_check(url);
+    let mut answered = shape.outcome != Outcome::Fail;
+    let mut checks = vec![shape];
     for (name, probe) in probes {
         if !answered {
-            checks.push(Check::skip(name, "not sent: the URL did not answer"));
+            checks.push(Check::skip(
+                name,
+                "not sent: the URL is unusable or did not answer",
+            ));
             continue;
         }
         checks.push(probe().unwrap_or_else(|check| {
@@ -88,6 +92,17 @@ type Probe<'a> = Box<dyn FnOnce() -> Result<Check, Check> + 'a>;
 
 fn url_check(url: &str) -> Check {
     const NAME: &str = "callback URL";
+    let parsed = ureq::http::Uri::try_from(url).ok();
+    let usable = parsed.as_ref().is_some_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
+    });
+    if !usable {
+        return Check::fail(
+            NAME,
+            format!("{url:?} is not an http(s) URL"),
+            format!("give the full URL, e.g. https://<your tunnel host>{WEBHOOK_PATH}"),
+        );
+    }
     let path_ok = url
         .split(['?', '#'])
         .next()
@@ -231,6 +246,11 @@ fn read(mut response: Response<ureq::Body>) -> (u16, String) {
 }
 
 fn unreachable(name: &str, url: &str, error: &ureq::Error) -> Check {
+    // A refused URI's text would be the request's, verify token included: never shown.
+    let error = match error {
+        ureq::Error::BadUri(_) => "not a valid URL".to_owned(),
+        other => other.to_string(),
+    };
     Check::fail(
         name,
         format!("no answer from {url}: {error}"),
@@ -265,7 +285,6 @@ fn other_status(name: &str, status: u16) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::Outcome;
 
     #[test]
     fn the_url_must_end_in_the_webhook_path() {
@@ -274,6 +293,8 @@ mod tests {
             Outcome::Pass
         );
         assert_eq!(url_check("https://a.example/").outcome, Outcome::Warn);
+        assert_eq!(url_check("a.example/webhook/meta").outcome, Outcome::Fail);
+        assert_eq!(url_check("ht!tp://x y/webhook/meta").outcome, Outcome::Fail);
         assert_eq!(
             url_check("http://127.0.0.1:3000/webhook/meta").outcome,
             Outcome::Warn
