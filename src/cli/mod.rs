@@ -1,5 +1,6 @@
 //! The command line: clap definitions, logging set-up and one function per command.
 
+mod doctor;
 mod events;
 mod mcp;
 mod send;
@@ -48,6 +49,9 @@ pub enum Command {
     Messages(send::MessagesArgs),
     /// Apply database migrations and exit
     Migrate,
+    /// Check the configuration, the database and the port; with --online, the token and
+    /// number at Meta; with --webhook URL, the public callback URL
+    Doctor(doctor::DoctorArgs),
     /// Send a realistic, signed test delivery to a running server
     #[command(subcommand)]
     Simulate(SimulateCommand),
@@ -111,6 +115,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Send(args) => send::send(&config, &args),
         Command::Messages(args) => send::messages(&config, &args),
         Command::Migrate => migrate(&config),
+        Command::Doctor(args) => doctor::doctor(&config, &args),
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
         Command::Bench(command) => crate::bench::run(&config, &command),

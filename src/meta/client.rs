@@ -20,6 +20,10 @@ use super::transport::{self, Answer, Failure, Method};
 use super::wire::{self, PhoneNumberInfo, Recipient, SendText, SentMessage};
 use crate::config::{DEFAULT_GRAPH_API_VERSION, DEFAULT_GRAPH_BASE_URL, Secret};
 
+/// Account-level reads (`GET /app`, `subscribed_apps`), kept in their own file.
+#[path = "account.rs"]
+pub mod account;
+
 /// How a [`MetaClient`] talks to Meta.
 #[derive(Debug, Clone)]
 pub struct MetaClientOptions {

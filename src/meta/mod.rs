@@ -16,6 +16,7 @@ pub mod retry;
 mod transport;
 pub mod wire;
 
+pub use client::account::{AppIdentity, SubscribedApp};
 pub use client::{MetaClient, MetaClientOptions};
 pub use error::{ApiError, ApiErrorKind, MetaError};
 pub use media::{DownloadError, MediaInfo};

@@ -5,6 +5,7 @@
 mod checkpoint;
 mod contacts;
 mod ingest;
+pub mod inspect;
 pub mod media;
 mod open;
 pub mod outbound;
