@@ -4,10 +4,13 @@
 
 mod checkpoint;
 mod contacts;
+pub mod conversations;
 mod ingest;
 mod open;
 pub mod outbound;
+pub mod reactions;
 pub mod read;
+pub mod recipients;
 mod statuses;
 mod writer;
 
