@@ -21,13 +21,21 @@ BEGIN
       AND (last_message_at IS NULL OR last_message_at < NEW.created_at);
 END;
 
--- A merge of two contacts moves messages to the surviving one.
+-- A merge of two contacts (one person known first by BSUID, then by phone) moves the
+-- messages to the surviving contact, which takes the later of the two read marks: it
+-- is one chat. (When a contact is only re-keyed, the old key names no row any more and
+-- the read mark stays where it is, on the row itself.)
 CREATE TRIGGER messages_touch_contact_on_move AFTER UPDATE OF contact_wa_id ON messages
 WHEN NEW.contact_wa_id IS NOT NULL
 BEGIN
     UPDATE contacts SET last_message_at = NEW.created_at
     WHERE wa_id = NEW.contact_wa_id
       AND (last_message_at IS NULL OR last_message_at < NEW.created_at);
+    UPDATE contacts
+    SET last_read_at = (SELECT o.last_read_at FROM contacts o WHERE o.wa_id = OLD.contact_wa_id)
+    WHERE wa_id = NEW.contact_wa_id
+      AND (SELECT o.last_read_at FROM contacts o WHERE o.wa_id = OLD.contact_wa_id)
+          > coalesce(last_read_at, '');
 END;
 
 -- Existing files: one index seek per contact.

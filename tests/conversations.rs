@@ -13,6 +13,7 @@ use wa_mcp::meta::MetaClient;
 use wa_mcp::store::Store;
 use wa_mcp::store::conversations::explain_conversations;
 use wa_mcp::timefmt::parse_rfc3339;
+use wa_mcp::webhook::prepare_delivery;
 
 const TOKEN: &str = "EAAG-conversations-test-token";
 const PATH: &str = "/v26.0/106540352242922/messages";
@@ -246,6 +247,39 @@ async fn unread_only_lists_the_conversations_waiting_for_a_reply() {
     receipts.assert_async().await;
     assert_eq!(contacts(&list(&f, true).await), [ADA]);
     assert_eq!(contacts(&list(&f, false).await), [BEN, ADA]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bsuid_contact_merged_into_its_phone_contact_keeps_its_read_mark() {
+    let mut server = Server::new_async().await;
+    let receipt = server
+        .mock("POST", Matcher::Any)
+        .with_status(200)
+        .with_body(r#"{"success":true}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let f = fixture(&server.url());
+    let phone = "16505550147";
+    seed(&f, inbound::text(phone, "Maya", "wamid.P1", T0, "by phone")).await;
+    let by_bsuid = common::fixture("inbound_text_bsuid_username_no_phone.json");
+    seed(&f, prepare_delivery(&by_bsuid, "bsuid".into(), 0)).await;
+    assert_eq!(
+        list(&f, false).await.len(),
+        2,
+        "two contacts until Meta links them"
+    );
+    f.messaging
+        .mark_read("wamid.HBgLMTAwMDAwMDAwMDAVAgASGBQzQTdDMjFGMDlCNEU1RDZBOEMxMgA=")
+        .await
+        .expect("read");
+    receipt.assert_async().await;
+
+    let both = common::fixture("inbound_text_bsuid_with_phone.json");
+    seed(&f, prepare_delivery(&both, "both".into(), 0)).await;
+    let merged = list(&f, false).await;
+    assert_eq!(contacts(&merged), [phone]);
+    assert_eq!(merged[0].unread, 1, "only the message after the read mark");
 }
 
 #[tokio::test(flavor = "multi_thread")]
