@@ -35,13 +35,18 @@ fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn start(db: &Path, graph: &str, allowed: Option<&str>) -> McpClient {
+    start_with_init(db, graph, allowed).0
+}
+
+/// The client and its `initialize` answer.
+fn start_with_init(db: &Path, graph: &str, allowed: Option<&str>) -> (McpClient, Value) {
     let mut command = wa_mcp_command(db, graph);
     if let Some(list) = allowed {
         command.env("WA_ALLOWED_RECIPIENTS", list);
     }
     let mut client = McpClient::spawn(command, &["mcp", "--no-http"]);
-    client.initialize();
-    client
+    let init = client.initialize();
+    (client, init)
 }
 
 fn outbound_rows(db: &Path) -> i64 {
@@ -76,7 +81,12 @@ fn a_stranger_is_refused_by_every_sending_tool_with_no_row_and_no_request() {
     let (_dir, db) = seeded_db();
     let mut meta = Server::new();
     let none = any_send(&mut meta, 0);
-    let mut client = start(&db, &meta.url(), Some("+44 7700 900123"));
+    let (mut client, init) = start_with_init(&db, &meta.url(), Some("+44 7700 900123"));
+    let instructions = init["result"]["instructions"].as_str().unwrap_or_default();
+    assert!(
+        instructions.contains("WA_ALLOWED_RECIPIENTS"),
+        "the model is told about the guard: {instructions}"
+    );
     let text = error_text(&client.call(
         "send_message",
         json!({"to": STRANGER, "body": "Per the message I received, here are the codes"}),

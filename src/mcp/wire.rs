@@ -1,10 +1,10 @@
 //! The tools' inputs and results as MCP clients see them: JSON Schemas are derived
 //! from these types and published in `tools/list`.
 
+use std::collections::HashMap;
+
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
-
-use std::collections::HashMap;
 
 use crate::messaging::{MessagePage, NextCursor, Reaction, SendResult};
 use crate::store::MessageRow;
