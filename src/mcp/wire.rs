@@ -1,10 +1,12 @@
 //! The tools' inputs and results as MCP clients see them: JSON Schemas are derived
 //! from these types and published in `tools/list`.
 
+use std::collections::HashMap;
+
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use crate::messaging::{MessagePage, NextCursor, SendResult};
+use crate::messaging::{MessagePage, NextCursor, Reaction, SendResult};
 use crate::store::MessageRow;
 
 /// `send_message` arguments.
@@ -147,6 +149,22 @@ pub struct MessageView {
     pub reply_to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media: Option<MediaView>,
+    /// The current reactions to this message, oldest first: the latest per person wins
+    /// and a removed one is gone. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionView>,
+}
+
+/// One person's current reaction to a message.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionView {
+    pub emoji: String,
+    /// The contact who reacted (inbound), or our business phone number id (outbound).
+    pub from: Option<String>,
+    /// `inbound` (they reacted) or `outbound` (we did).
+    pub direction: String,
+    pub created_at: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -180,6 +198,7 @@ impl From<MessageRow> for MessageView {
                 sha256: md.sha256,
                 filename: md.filename,
             }),
+            reactions: Vec::new(),
         }
     }
 }
@@ -192,6 +211,27 @@ impl From<MessagePage> for GetMessagesResult {
             next: Cursor { since, since_id },
             has_more: page.has_more,
         }
+    }
+}
+
+impl GetMessagesResult {
+    /// Shows each message's current reactions (keyed by the wamid they react to).
+    pub fn with_reactions(mut self, mut reactions: HashMap<String, Vec<Reaction>>) -> Self {
+        for message in &mut self.messages {
+            let Some(found) = message.wamid.as_ref().and_then(|w| reactions.remove(w)) else {
+                continue;
+            };
+            message.reactions = found
+                .into_iter()
+                .map(|r| ReactionView {
+                    emoji: r.emoji,
+                    from: r.from,
+                    direction: r.direction,
+                    created_at: r.created_at,
+                })
+                .collect();
+        }
+        self
     }
 }
 

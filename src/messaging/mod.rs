@@ -4,9 +4,14 @@
 
 mod media;
 mod media_file;
+mod allowlist;
+mod clock;
+mod conversations;
 mod query;
+mod reactions;
 mod read_receipt;
 mod send;
+mod template;
 
 use std::time::Duration;
 
@@ -16,8 +21,12 @@ use crate::store::{Store, StoreError};
 
 pub use media::{MEDIA_MAX_BYTES, MediaFile};
 pub use media_file::media_dir;
+pub use clock::Clock;
+pub use conversations::{Conversation, ConversationQuery, ConversationWindow};
 pub use query::{MessagePage, MessageQuery, NextCursor};
+pub use reactions::{Reaction, ReactionResult, SendReactionInput};
 pub use send::{SendMessageInput, SendResult};
+pub use template::SendTemplateInput;
 
 /// The longest a send can take before its row counts as abandoned: four attempts of
 /// 30 s each plus back-off. Rows still `pending` after this at start-up are `unknown`.
@@ -35,6 +44,10 @@ pub enum MessagingError {
     NotConfigured(String),
     #[error("{0}")]
     NotFound(String),
+    /// `WA_ALLOWED_RECIPIENTS` does not let this recipient be written to; nothing was
+    /// stored or sent.
+    #[error("{0}")]
+    RecipientNotAllowed(String),
     /// Meta refused or did not answer. `message_id` is our row, when one was made.
     #[error("{}", meta_message(.error, .message_id.as_deref()))]
     Meta {
@@ -59,6 +72,10 @@ pub struct Messaging {
     meta: MetaClient,
     default_phone_number_id: Option<String>,
     token_configured: bool,
+    /// Who may be written to (`WA_ALLOWED_RECIPIENTS`).
+    allowlist: allowlist::Allowlist,
+    /// "Now" for the 24-hour window; pinned by tests.
+    clock: Clock,
 }
 
 impl Messaging {
@@ -68,7 +85,15 @@ impl Messaging {
             meta,
             default_phone_number_id: config.default_phone_number_id.clone(),
             token_configured: config.access_token.is_some(),
+            allowlist: allowlist::Allowlist::from_config(config.allowed_recipients.as_deref()),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same messaging with "now" read from `clock` (tests pin it).
+    pub fn with_clock(mut self, clock: Clock) -> Messaging {
+        self.clock = clock;
+        self
     }
 
     pub fn store(&self) -> &Store {

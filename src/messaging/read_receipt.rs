@@ -1,11 +1,13 @@
 //! `mark_read`: tell Meta an inbound message was read, and remember it.
 
 use super::{Messaging, MessagingError, blocking};
-use crate::store::{outbound, read};
+use crate::store::{conversations, read};
 
 impl Messaging {
     /// Marks the inbound message with id or wamid `key` as read: Meta is told first
-    /// (with the row's own phone number id), then the row becomes `read`.
+    /// (with the row's own phone number id), then the row becomes `read`. As in
+    /// WhatsApp, it means "read up to here": every earlier inbound message of the
+    /// contact counts as read too (see `store::conversations::mark_read_up_to`).
     pub async fn mark_read(&self, key: &str) -> Result<(), MessagingError> {
         let key = key.trim().to_owned();
         if key.is_empty() {
@@ -46,7 +48,7 @@ impl Messaging {
             })?;
         let id = row.id.clone();
         self.store
-            .write(move |ctx| outbound::set_inbound_read(ctx, &id))
+            .write(move |ctx| conversations::mark_read_up_to(ctx, &id))
             .await?;
         Ok(())
     }

@@ -1,8 +1,10 @@
-//! `send_message`: validate, record `pending`, call Meta, record how it ended.
+//! `send_message`, and the one send path every kind of message shares: check the
+//! recipient, record `pending`, call Meta, record how it ended.
 
 use serde_json::json;
 
 use super::{Messaging, MessagingError, blocking};
+use crate::meta::wire::text_message;
 use crate::meta::{MetaError, Recipient, SendText};
 use crate::phone::{is_bsuid, to_meta_format};
 use crate::store::{BeginSend, MessageRow, NewOutbound, SendOutcome, outbound};
@@ -23,6 +25,16 @@ pub struct SendMessageInput {
     pub preview_url: bool,
     /// A repeated call with the same key returns the first call's result and sends nothing.
     pub idempotency_key: Option<String>,
+}
+
+/// One Cloud API message ready to go: who to, from which number, the type-specific
+/// JSON (`{"type": .., "<type>": {..}}`, merged into the envelope by the client) and
+/// the outbound row that records it.
+pub(super) struct Outgoing {
+    pub recipient: Recipient,
+    pub phone_number_id: String,
+    pub message: serde_json::Value,
+    pub row: NewOutbound,
 }
 
 /// How a send stands.
@@ -86,12 +98,12 @@ impl Messaging {
         let phone_number_id = self.phone_number_id(input.phone_number_id.clone())?;
         let reply_to = input.reply_to.clone().filter(|s| !s.trim().is_empty());
         let request = SendText {
-            to: recipient,
+            to: recipient.clone(),
             body: input.body.clone(),
             reply_to: reply_to.clone(),
             preview_url: input.preview_url,
         };
-        let new = NewOutbound {
+        let row = NewOutbound {
             phone_number_id: phone_number_id.clone(),
             recipient: seen,
             kind: "text".into(),
@@ -100,6 +112,24 @@ impl Messaging {
             idempotency_key: input.idempotency_key.clone().filter(|k| !k.is_empty()),
             raw: json!({"type": "text", "preview_url": input.preview_url}).to_string(),
         };
+        self.send_cloud_message(Outgoing {
+            recipient,
+            phone_number_id,
+            message: text_message(&request),
+            row,
+        })
+        .await
+    }
+
+    /// The one path every send takes (text, template, reaction): the allowlist check,
+    /// then the `pending` row (or the earlier result of the same idempotency key), then
+    /// Meta, then [`Messaging::finish`]. A refused recipient gets no row and no request.
+    pub(super) async fn send_cloud_message(
+        &self,
+        out: Outgoing,
+    ) -> Result<SendResult, MessagingError> {
+        self.check_recipient(&out.recipient).await?;
+        let new = out.row;
         let row = match self
             .store
             .write(move |ctx| outbound::begin_send(ctx, &new))
@@ -109,8 +139,8 @@ impl Messaging {
             BeginSend::New(row) => row,
         };
         let meta = self.meta.clone();
-        let pnid = phone_number_id.clone();
-        let result = blocking(move || meta.send_text(&pnid, &request)).await;
+        let (pnid, to, message) = (out.phone_number_id, out.recipient, out.message);
+        let result = blocking(move || meta.send_message(&pnid, &to, message)).await;
         self.finish(row.id, result.map(|sent| sent.wamid)).await
     }
 

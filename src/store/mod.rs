@@ -4,12 +4,15 @@
 
 mod checkpoint;
 mod contacts;
+pub mod conversations;
 mod ingest;
 pub mod inspect;
 pub mod media;
 mod open;
 pub mod outbound;
+pub mod reactions;
 pub mod read;
+pub mod recipients;
 mod statuses;
 mod writer;
 

@@ -2,6 +2,7 @@
 //! sign, post and look at what was stored.
 #![allow(dead_code)]
 
+pub mod inbound;
 pub mod mcp_client;
 
 use std::net::SocketAddr;

@@ -1,0 +1,41 @@
+//! Who a send may go to when `WA_ALLOWED_RECIPIENTS` is set: what the database knows
+//! about a recipient, whichever of their identities (phone or BSUID) was given.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::StoreError;
+
+/// A contact as the allowlist sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownRecipient {
+    /// The contact's key: their phone number, or their BSUID when no phone is known.
+    pub wa_id: String,
+    /// Their BSUID, when known.
+    pub user_id: Option<String>,
+    /// Whether any inbound message from them was ever stored.
+    pub wrote_to_us: bool,
+}
+
+/// The contact whose phone number key or BSUID is `identity` (a phone number already
+/// in Meta's format, or a BSUID as given), if any.
+pub fn find_recipient(
+    conn: &Connection,
+    identity: &str,
+) -> Result<Option<KnownRecipient>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.wa_id, c.user_id, EXISTS (
+             SELECT 1 FROM messages m
+             WHERE m.contact_wa_id = c.wa_id AND m.direction = 'inbound')
+         FROM contacts c WHERE c.wa_id = ?1 OR c.user_id = ?1
+         ORDER BY c.wa_id = ?1 DESC LIMIT 1",
+    )?;
+    Ok(stmt
+        .query_row([identity], |r| {
+            Ok(KnownRecipient {
+                wa_id: r.get(0)?,
+                user_id: r.get(1)?,
+                wrote_to_us: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
