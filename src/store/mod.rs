@@ -8,6 +8,7 @@ mod ingest;
 mod open;
 pub mod outbound;
 pub mod read;
+pub mod reprocess;
 mod statuses;
 mod writer;
 
@@ -23,6 +24,7 @@ use tokio::sync::mpsc;
 pub use ingest::{DeliveryReport, Outcome};
 pub use outbound::{BeginSend, NewOutbound, SendOutcome};
 pub use read::{EventRow, MediaRef, MessageFilter, MessageRow, PageCursor};
+pub use reprocess::ReprocessReport;
 pub use statuses::StatusEffect;
 pub use writer::WriteCtx;
 
