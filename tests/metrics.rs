@@ -309,14 +309,21 @@ fn an_oversized_body_is_counted_as_refused() {
 #[test]
 fn metrics_are_refused_to_requests_that_came_through_a_tunnel() {
     let server = TestServer::start();
-    let resp = ureq::get(&server.url("/metrics"))
-        .header("x-forwarded-for", "203.0.113.7")
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .call()
-        .expect("answered");
-    assert_eq!(resp.status().as_u16(), 404);
+    for (header, value) in [
+        ("x-forwarded-for", "203.0.113.7"),
+        ("forwarded", "for=203.0.113.7"),
+        ("cf-connecting-ip", "203.0.113.7"),
+    ] {
+        let resp = ureq::get(&server.url("/metrics"))
+            .header(header, value)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("answered");
+        assert_eq!(resp.status().as_u16(), 404, "{header}");
+    }
+    assert_eq!(server.get("/metrics").status, 200, "a direct scrape works");
 }
 
 #[test]

@@ -39,12 +39,20 @@ async fn health(state: &AppState) -> HttpResponse {
     }
 }
 
+/// Headers a proxy or tunnel adds (cloudflared and ngrok send `X-Forwarded-For`).
+const PROXY_HEADERS: [&str; 4] = [
+    "x-forwarded-for",
+    "forwarded",
+    "x-real-ip",
+    "cf-connecting-ip",
+];
+
 /// The metrics as Prometheus text, to direct callers only: a request that came through
-/// a proxy or tunnel (it carries `X-Forwarded-For` or `Forwarded`) gets 404, so a tunnel
-/// that forwards every path to this listener does not publish them.
+/// a proxy or tunnel (it carries one of [`PROXY_HEADERS`]) gets 404, so a tunnel that
+/// forwards every path to this listener does not publish them.
 fn metrics(state: &AppState, req: &Request<Incoming>) -> HttpResponse {
     let headers = req.headers();
-    if headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded") {
+    if PROXY_HEADERS.iter().any(|h| headers.contains_key(*h)) {
         tracing::info!("metrics_refused_to_proxied_request");
         return not_found();
     }
