@@ -9,113 +9,19 @@
 //! counts is in `docs/api/metrics.md`.
 
 mod histogram;
+mod labels;
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use histogram::{Histogram, HistogramSnapshot};
+pub use labels::{MetaAttemptResult, MetaOperation, WebhookRefusal};
 
 use crate::store::{DeliveryReport, Outcome, SendOutcome};
 
 /// The content type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// Why a webhook POST was answered with something other than 200 or the signature 404.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WebhookRefusal {
-    /// `WA_APP_SECRET` is not set, so nothing can be verified (404).
-    NoAppSecret,
-    /// The body passed 5 MiB (413).
-    TooLarge,
-    /// The body could not be read in time or at all (400, 408).
-    UnreadableBody,
-    /// The writer's queue was full (503, `Retry-After: 1`).
-    Saturated,
-    /// The database could not commit (503, `Retry-After: 5`).
-    NotStored,
-}
-
-impl WebhookRefusal {
-    const ALL: [WebhookRefusal; 5] = [
-        WebhookRefusal::NoAppSecret,
-        WebhookRefusal::TooLarge,
-        WebhookRefusal::UnreadableBody,
-        WebhookRefusal::Saturated,
-        WebhookRefusal::NotStored,
-    ];
-
-    /// The `reason` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WebhookRefusal::NoAppSecret => "no_app_secret",
-            WebhookRefusal::TooLarge => "too_large",
-            WebhookRefusal::UnreadableBody => "unreadable_body",
-            WebhookRefusal::Saturated => "saturated",
-            WebhookRefusal::NotStored => "not_stored",
-        }
-    }
-}
-
-/// Which kind of Graph API call an attempt belonged to (the `operation` label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetaOperation {
-    /// `POST /{phone_number_id}/messages` that sends something (text, template, reaction...).
-    Send,
-    /// `POST /{phone_number_id}/messages` with `status: read`.
-    MarkRead,
-    /// A `GET` of a Graph object (the phone number check, media look-ups).
-    Lookup,
-}
-
-impl MetaOperation {
-    const ALL: [MetaOperation; 3] = [
-        MetaOperation::Send,
-        MetaOperation::MarkRead,
-        MetaOperation::Lookup,
-    ];
-
-    /// The `operation` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetaOperation::Send => "send",
-            MetaOperation::MarkRead => "mark_read",
-            MetaOperation::Lookup => "lookup",
-        }
-    }
-}
-
-/// How one Graph API attempt ended (the `result` label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetaAttemptResult {
-    /// A 2xx answer.
-    Success,
-    /// An answer with an error status (4xx, 5xx).
-    HttpError,
-    /// Nothing reached Meta (DNS, refused connection, connect timeout, bad request).
-    NotSent,
-    /// The request went out and no answer came back.
-    NoAnswer,
-}
-
-impl MetaAttemptResult {
-    const ALL: [MetaAttemptResult; 4] = [
-        MetaAttemptResult::Success,
-        MetaAttemptResult::HttpError,
-        MetaAttemptResult::NotSent,
-        MetaAttemptResult::NoAnswer,
-    ];
-
-    /// The `result` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetaAttemptResult::Success => "success",
-            MetaAttemptResult::HttpError => "http_error",
-            MetaAttemptResult::NotSent => "not_sent",
-            MetaAttemptResult::NoAnswer => "no_answer",
-        }
-    }
-}
 
 const OUTCOMES: [Outcome; 4] = [
     Outcome::Processed,
@@ -215,51 +121,35 @@ impl Metrics {
         let mut out = String::with_capacity(8 * 1024);
         self.render_webhook(&mut out);
         self.render_meta(&mut out);
-        family(
+        labelled_counter(
             &mut out,
             "wa_mcp_sends_total",
-            "counter",
             "Sends settled, by the status their row ended in (sent, failed, or unknown when the request went out and no answer came).",
+            "outcome",
+            SEND_OUTCOMES.into_iter().zip(&self.sends),
         );
-        for (name, count) in SEND_OUTCOMES.iter().zip(&self.sends) {
-            sample(
-                &mut out,
-                "wa_mcp_sends_total",
-                &format!("outcome=\"{name}\""),
-                load(count),
-            );
-        }
+        let version = concat!("version=\"", env!("CARGO_PKG_VERSION"), "\"");
         family(
             &mut out,
             "wa_mcp_build_info",
             "gauge",
             "Always 1; the version label says which wa-mcp runs.",
         );
-        sample(
-            &mut out,
-            "wa_mcp_build_info",
-            concat!("version=\"", env!("CARGO_PKG_VERSION"), "\""),
-            1,
-        );
+        sample(&mut out, "wa_mcp_build_info", version, 1);
         out
     }
 
     fn render_webhook(&self, out: &mut String) {
-        let name = "wa_mcp_webhook_deliveries_total";
-        family(
+        labelled_counter(
             out,
-            name,
-            "counter",
+            "wa_mcp_webhook_deliveries_total",
             "Signed webhook deliveries committed, by the outcome kept in the delivery log.",
+            "outcome",
+            OUTCOMES
+                .map(Outcome::as_str)
+                .into_iter()
+                .zip(&self.deliveries),
         );
-        for (outcome, count) in OUTCOMES.iter().zip(&self.deliveries) {
-            sample(
-                out,
-                name,
-                &format!("outcome=\"{}\"", outcome.as_str()),
-                load(count),
-            );
-        }
         let counters = [
             (
                 "wa_mcp_webhook_signature_rejections_total",
@@ -286,21 +176,16 @@ impl Metrics {
             family(out, name, "counter", help);
             sample(out, name, "", load(count));
         }
-        let name = "wa_mcp_webhook_refusals_total";
-        family(
+        labelled_counter(
             out,
-            name,
-            "counter",
+            "wa_mcp_webhook_refusals_total",
             "Webhook POSTs answered neither 200 nor the signature 404, by reason (Meta delivers them again).",
+            "reason",
+            WebhookRefusal::ALL
+                .map(WebhookRefusal::as_str)
+                .into_iter()
+                .zip(&self.refusals),
         );
-        for (reason, count) in WebhookRefusal::ALL.iter().zip(&self.refusals) {
-            sample(
-                out,
-                name,
-                &format!("reason=\"{}\"", reason.as_str()),
-                load(count),
-            );
-        }
         let name = "wa_mcp_webhook_request_duration_seconds";
         family(
             out,
@@ -366,6 +251,20 @@ fn load(counter: &AtomicU64) -> u64 {
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A counter family with one label, a sample per `(label value, counter)`.
+fn labelled_counter<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    counters: impl Iterator<Item = (&'static str, &'a AtomicU64)>,
+) {
+    family(out, name, "counter", help);
+    for (value, count) in counters {
+        sample(out, name, &format!("{label}=\"{value}\""), load(count));
+    }
 }
 
 fn sample(out: &mut String, name: &str, labels: &str, value: u64) {
