@@ -450,3 +450,49 @@ fn the_parser_rejects_what_prometheus_would() {
         assert!(result.is_err(), "accepted: {bad:?}");
     }
 }
+
+/// `wa-mcp mcp` shares one set of metrics between its listener, its Graph API client
+/// and its sends: a send made over MCP shows up in the listener's `/metrics`.
+#[test]
+fn the_mcp_process_serves_the_sends_it_made() {
+    use common::mcp_client::{McpClient, wa_mcp_command};
+    let mut graph = Server::new();
+    let sent = graph
+        .mock("POST", format!("/v26.0/{PNID}/messages").as_str())
+        .with_status(200)
+        .with_body(json!({"messages": [{"id": "wamid.MCPMETRICS"}]}).to_string())
+        .expect(1)
+        .create();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut cmd = wa_mcp_command(&dir.path().join("wa.db"), &graph.url());
+    cmd.env("APP_HTTP_PORT", port.to_string());
+    let mut client = McpClient::spawn(cmd, &["mcp"]);
+    client.initialize();
+    let result = client.call(
+        "send_message",
+        json!({"to": "+44 7700 900123", "body": "counted"}),
+    );
+    assert_eq!(result["isError"], false, "{result}");
+    sent.assert();
+    let body = ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
+        .call()
+        .expect("metrics answered")
+        .body_mut()
+        .read_to_string()
+        .expect("text");
+    let m = Exposition::parse(&body);
+    assert_eq!(m.value("wa_mcp_sends_total", &[("outcome", "sent")]), 1.0);
+    assert_eq!(
+        m.value(
+            "wa_mcp_meta_requests_total",
+            &[("operation", "send"), ("result", "success")]
+        ),
+        1.0
+    );
+    client.finish();
+}
