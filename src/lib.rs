@@ -13,6 +13,7 @@ pub mod http;
 pub mod mcp;
 pub mod messaging;
 pub mod meta;
+pub mod metrics;
 pub mod model;
 pub mod phone;
 pub mod store;

@@ -1,15 +1,19 @@
-//! `wa-mcp events`: the webhook delivery log.
+//! `wa-mcp events`: the webhook delivery log, and `wa-mcp events reprocess ID` to
+//! recover a delivery from it.
 
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use super::CliError;
 use crate::config::Config;
-use crate::store::{Store, read};
+use crate::store::{ReprocessReport, Store, read};
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct EventsArgs {
+    #[command(subcommand)]
+    pub command: Option<EventsCommand>,
     /// Only deliveries that could not be processed
     #[arg(long)]
     pub failed: bool,
@@ -18,7 +22,26 @@ pub struct EventsArgs {
     pub limit: u16,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Write a logged delivery's rows again from its stored payload (recovers a failed one)
+    ///
+    /// The payload is normalised by this version's code and its rows are written under
+    /// the same delivery-log row, which then says processed (or failed, with the new
+    /// error). Idempotent: run twice, or on a processed delivery, it adds nothing.
+    Reprocess(ReprocessArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReprocessArgs {
+    /// The delivery's id, as `wa-mcp events` shows it
+    pub id: i64,
+}
+
 pub fn events(config: &Config, args: &EventsArgs) -> Result<ExitCode, CliError> {
+    if let Some(EventsCommand::Reprocess(reprocess)) = &args.command {
+        return reprocess_event(config, reprocess.id);
+    }
     let store = Store::open(&config.db_path)?;
     let (failed, limit) = (args.failed, usize::from(args.limit));
     let rows = store.read_blocking(move |c| read::recent_events(c, failed, limit))?;
@@ -43,4 +66,31 @@ pub fn events(config: &Config, args: &EventsArgs) -> Result<ExitCode, CliError> 
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn reprocess_event(config: &Config, id: i64) -> Result<ExitCode, CliError> {
+    let store = Store::open(&config.db_path)?;
+    let report = crate::webhook::reprocess_delivery(&store, id)?.ok_or_else(|| {
+        CliError::Usage(format!(
+            "no delivery {id} in the delivery log (`wa-mcp events` lists their ids)"
+        ))
+    })?;
+    print_reprocessed(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_reprocessed(r: &ReprocessReport) {
+    println!(
+        "delivery {}: {} -> {}",
+        r.event_id,
+        r.outcome_before,
+        r.outcome.as_str()
+    );
+    println!(
+        "  added: {} messages, {} statuses; already stored by this delivery: {}; stored by another: {}",
+        r.new_messages, r.new_statuses, r.already_stored, r.duplicates
+    );
+    if let Some(error) = &r.error {
+        println!("  still failing: {error}");
+    }
 }

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::mcp::{self, WhatsAppServer};
 use crate::messaging::Messaging;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -29,7 +30,11 @@ pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
         .build()?;
     runtime.block_on(async {
         let store = Store::open(&config.db_path)?;
-        let messaging = Messaging::new(store.clone(), super::meta_client(config), config);
+        // One set of metrics for the process: the listener serves what the client and
+        // the sends record.
+        let metrics = Arc::new(Metrics::new());
+        let meta = super::meta_client(config).with_metrics(Arc::clone(&metrics));
+        let messaging = Messaging::new(store.clone(), meta, config);
         if let Err(e) = messaging.settle_abandoned_sends().await {
             tracing::warn!(error = %e, "could not settle interrupted sends");
         }
@@ -37,11 +42,13 @@ pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
         let http_task = if args.no_http {
             None
         } else {
-            start_http(config, store).await.map(|(listener, state)| {
-                tokio::spawn(http::run(listener, state, async {
-                    let _ = http_stopped.await;
-                }))
-            })
+            start_http(config, store, metrics)
+                .await
+                .map(|(listener, state)| {
+                    tokio::spawn(http::run(listener, state, async {
+                        let _ = http_stopped.await;
+                    }))
+                })
         };
         let served = mcp::serve(
             WhatsAppServer::new(messaging),
@@ -58,7 +65,11 @@ pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
 }
 
 /// Binds the webhook port, or says on stderr why not and carries on without it.
-async fn start_http(config: &Config, store: Store) -> Option<(TcpListener, Arc<AppState>)> {
+async fn start_http(
+    config: &Config,
+    store: Store,
+    metrics: Arc<Metrics>,
+) -> Option<(TcpListener, Arc<AppState>)> {
     let addr = SocketAddr::new(config.bind, config.port);
     match TcpListener::bind(addr).await {
         Ok(listener) => {
@@ -67,6 +78,7 @@ async fn start_http(config: &Config, store: Store) -> Option<(TcpListener, Arc<A
                 store,
                 app_secret: config.app_secret.clone(),
                 verify_token: config.webhook_verify_token.clone(),
+                metrics,
             });
             Some((listener, state))
         }

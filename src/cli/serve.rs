@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use super::CliError;
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreOptions};
 
 #[derive(Debug, Args)]
@@ -50,6 +51,7 @@ pub fn serve(config: &Config, args: &ServeArgs) -> Result<ExitCode, CliError> {
             store,
             app_secret: config.app_secret.clone(),
             verify_token: config.webhook_verify_token.clone(),
+            metrics: Arc::new(Metrics::new()),
         });
         http::run(listener, state, shutdown_signal()).await;
         tracing::info!("stopped");

@@ -22,6 +22,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::config::Secret;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 pub use request_id::REQUEST_ID_HEADER;
@@ -41,6 +42,9 @@ pub struct AppState {
     pub app_secret: Option<Secret>,
     /// Answers the GET handshake; without it every handshake is refused (404).
     pub verify_token: Option<Secret>,
+    /// Counters and latencies, served at `GET /metrics`; shared with the rest of the
+    /// process (the Meta client, the messaging layer) so one scrape sees everything.
+    pub metrics: Arc<Metrics>,
 }
 
 pub type HttpResponse = Response<Full<Bytes>>;

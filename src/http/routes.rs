@@ -9,12 +9,15 @@ use super::{AppState, HttpResponse, webhook};
 
 /// The webhook route Meta is pointed at.
 pub const WEBHOOK_PATH: &str = "/webhook/meta";
+/// Where Prometheus scrapes the counters (see `docs/api/metrics.md`).
+pub const METRICS_PATH: &str = "/metrics";
 
 pub async fn route(state: &AppState, req: Request<Incoming>, request_id: &str) -> HttpResponse {
     match (req.method(), req.uri().path()) {
         (&Method::GET, WEBHOOK_PATH) => webhook::handshake(state, &req),
         (&Method::POST, WEBHOOK_PATH) => webhook::receive(state, req, request_id).await,
         (&Method::GET, "/health") => health(state).await,
+        (&Method::GET, METRICS_PATH) => metrics(state, &req),
         _ => not_found(),
     }
 }
@@ -34,6 +37,31 @@ async fn health(state: &AppState) -> HttpResponse {
             .insert(RETRY_AFTER, HeaderValue::from_static("5"));
         resp
     }
+}
+
+/// Headers a proxy or tunnel adds (cloudflared and ngrok send `X-Forwarded-For`).
+const PROXY_HEADERS: [&str; 4] = [
+    "x-forwarded-for",
+    "forwarded",
+    "x-real-ip",
+    "cf-connecting-ip",
+];
+
+/// The metrics as Prometheus text, to direct callers only: a request that came through
+/// a proxy or tunnel (it carries one of [`PROXY_HEADERS`]) gets 404, so a tunnel that
+/// forwards every path to this listener does not publish them.
+fn metrics(state: &AppState, req: &Request<Incoming>) -> HttpResponse {
+    let headers = req.headers();
+    if PROXY_HEADERS.iter().any(|h| headers.contains_key(*h)) {
+        tracing::info!("metrics_refused_to_proxied_request");
+        return not_found();
+    }
+    let mut resp = text(StatusCode::OK, state.metrics.render());
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    resp
 }
 
 pub fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {

@@ -2,6 +2,8 @@
 //! signed delivery). Anything wrong is a 404 and nothing is written; a 200 to a POST
 //! is sent only after the delivery is committed with `synchronous=FULL`.
 
+use std::time::Instant;
+
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_LENGTH, HeaderValue, RETRY_AFTER};
@@ -9,6 +11,7 @@ use hyper::{Request, StatusCode};
 
 use super::routes::{not_found, text};
 use super::{AppState, BODY_TIMEOUT, HttpResponse, MAX_BODY_BYTES};
+use crate::metrics::WebhookRefusal;
 use crate::store::{Outcome, StoreError};
 use crate::timefmt::now_micros;
 use crate::webhook::{PreparedDelivery, prepare_delivery, verify_signature};
@@ -54,13 +57,17 @@ pub fn handshake(state: &AppState, req: &Request<Incoming>) -> HttpResponse {
 }
 
 /// Receives one delivery: size limit while reading, signature on the raw bytes, then
-/// a durable commit before the 200.
+/// a durable commit before the 200. Every answer is counted in the metrics; a signed
+/// POST's time to its answer is observed too.
 pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str) -> HttpResponse {
+    let started = Instant::now();
+    let metrics = &state.metrics;
     let Some(secret) = &state.app_secret else {
         tracing::warn!(
             request_id,
             "webhook_refused: WA_APP_SECRET is not set, so no delivery can be verified"
         );
+        metrics.record_refusal(WebhookRefusal::NoAppSecret);
         return not_found();
     };
     let declared = req
@@ -69,6 +76,7 @@ pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        metrics.record_refusal(WebhookRefusal::TooLarge);
         return too_large();
     }
     let signature = req
@@ -77,16 +85,28 @@ pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str)
         .map(|v| v.as_bytes().to_vec());
     let body = match read_body(req.into_body()).await {
         Ok(body) => body,
-        Err(resp) => return resp,
+        Err((reason, resp)) => {
+            metrics.record_refusal(reason);
+            return resp;
+        }
     };
     if let Err(why) = verify_signature(secret.expose().as_bytes(), &body, signature.as_deref()) {
         tracing::warn!(request_id, reason = %why, bytes = body.len(), "webhook_signature_rejected");
+        metrics.record_signature_rejection();
         return not_found();
     }
+    let resp = store_delivery(state, body, request_id).await;
+    metrics.observe_webhook(started.elapsed());
+    resp
+}
+
+/// Prepares and commits a verified body; 200 only once it is committed.
+async fn store_delivery(state: &AppState, body: Bytes, request_id: &str) -> HttpResponse {
     let prepared = prepare(body, request_id.to_owned()).await;
     log_contents(&prepared);
     match state.store.commit_delivery(prepared).await {
         Ok(report) => {
+            state.metrics.record_delivery(&report);
             match report.outcome {
                 Outcome::Duplicate => {
                     tracing::info!(request_id, event = report.event_id, "webhook_duplicate")
@@ -112,6 +132,7 @@ pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str)
         Err(StoreError::Saturated) => {
             // Shedding load keeps memory bounded; Meta delivers it again later.
             tracing::warn!(request_id, "webhook_saturated");
+            state.metrics.record_refusal(WebhookRefusal::Saturated);
             let mut resp = text(StatusCode::SERVICE_UNAVAILABLE, "busy\n");
             resp.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -120,6 +141,7 @@ pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str)
         Err(e) => {
             // Not stored: a non-200 makes Meta deliver it again later.
             tracing::error!(request_id, error = %e, "webhook_not_stored");
+            state.metrics.record_refusal(WebhookRefusal::NotStored);
             let mut resp = text(StatusCode::SERVICE_UNAVAILABLE, "unavailable\n");
             resp.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from_static("5"));
@@ -128,16 +150,23 @@ pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str)
     }
 }
 
-async fn read_body(body: Incoming) -> Result<Bytes, HttpResponse> {
+/// The whole body, or the answer (and the metrics reason) for one that cannot be read.
+async fn read_body(body: Incoming) -> Result<Bytes, (WebhookRefusal, HttpResponse)> {
     let limited = Limited::new(body, MAX_BODY_BYTES);
     match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err((WebhookRefusal::TooLarge, too_large()))
+        }
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "webhook_body_unreadable");
-            Err(text(StatusCode::BAD_REQUEST, "bad request\n"))
+            let resp = text(StatusCode::BAD_REQUEST, "bad request\n");
+            Err((WebhookRefusal::UnreadableBody, resp))
         }
-        Err(_) => Err(text(StatusCode::REQUEST_TIMEOUT, "request timeout\n")),
+        Err(_) => {
+            let resp = text(StatusCode::REQUEST_TIMEOUT, "request timeout\n");
+            Err((WebhookRefusal::UnreadableBody, resp))
+        }
     }
 }
 

@@ -163,10 +163,13 @@ impl Messaging {
             },
         };
         let row_id = id.clone();
+        let settled = outcome.clone();
         let row = self
             .store
             .write(move |ctx| outbound::finish_send(ctx, &row_id, &outcome))
             .await?;
+        // Counted once the row holds its final status, so the count matches the rows.
+        self.meta.metrics().record_send(&settled);
         match result {
             Ok(_) => {
                 tracing::info!(id = %row.id, wamid = row.wamid.as_deref().unwrap_or(""), "message_sent");

@@ -19,6 +19,7 @@ use super::retry::{self, RetryPolicy};
 use super::transport::{self, Answer, Failure, Method};
 use super::wire::{self, PhoneNumberInfo, Recipient, SendText, SentMessage};
 use crate::config::{DEFAULT_GRAPH_API_VERSION, DEFAULT_GRAPH_BASE_URL, Secret};
+use crate::metrics::{MetaAttemptResult, MetaOperation, Metrics};
 
 /// Account-level reads (`GET /app`, `subscribed_apps`), kept in their own file.
 #[path = "account.rs"]
@@ -59,12 +60,16 @@ pub struct MetaClient {
     pub(super) inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 pub(super) struct Inner {
     pub(super) agent: ureq::Agent,
     pub(super) base_url: String,
     pub(super) api_version: String,
     pub(super) token: Option<Secret>,
     pub(super) retry: RetryPolicy,
+    /// Every attempt's latency and result is recorded here; a fresh instance unless
+    /// [`MetaClient::with_metrics`] shares the process's.
+    pub(super) metrics: Arc<Metrics>,
 }
 
 impl fmt::Debug for MetaClient {
@@ -97,10 +102,26 @@ impl MetaClient {
             api_version: options.api_version,
             token: options.token,
             retry: options.retry,
+            metrics: Arc::new(Metrics::new()),
         };
         MetaClient {
             inner: Arc::new(inner),
         }
+    }
+
+    /// This client recording into `metrics` (the process's shared instance, so that
+    /// `GET /metrics` shows Graph API latencies and the sends built on this client).
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> MetaClient {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.metrics = metrics;
+        MetaClient {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The metrics this client records into; the messaging layer counts sends there.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     /// Sends a text message: `POST {base}/{version}/{phone_number_id}/messages` with
@@ -193,7 +214,11 @@ impl Inner {
             let started = Instant::now();
             let result =
                 transport::exchange(&self.agent, call.method, &url, call.body.as_deref(), token);
-            log_attempt(call, retry + 1, &result, started.elapsed());
+            let elapsed = started.elapsed();
+            log_attempt(call, retry + 1, &result, elapsed);
+            let attempt_result = attempt_result(&result);
+            self.metrics
+                .observe_meta_attempt(operation(call), attempt_result, elapsed);
             let (error, retry_after) = match result {
                 Ok(answer) if (200..300).contains(&answer.status) => return Ok(answer),
                 Ok(answer) => {
@@ -236,6 +261,25 @@ pub(super) fn after_failure(
             detail: format!("no answer: {detail}"),
         }),
         Failure::NoAnswer(detail) => ControlFlow::Break(MetaError::NoAnswer { detail }),
+    }
+}
+
+/// The metrics label of a call: every GET reads a Graph object; the one idempotent
+/// POST to `/messages` is the read receipt; every other POST sends a message.
+fn operation(call: &Call) -> MetaOperation {
+    match (call.method, call.idempotent) {
+        (Method::Get, _) => MetaOperation::Lookup,
+        (Method::Post, true) => MetaOperation::MarkRead,
+        (Method::Post, false) => MetaOperation::Send,
+    }
+}
+
+fn attempt_result(result: &Result<Answer, Failure>) -> MetaAttemptResult {
+    match result {
+        Ok(answer) if (200..300).contains(&answer.status) => MetaAttemptResult::Success,
+        Ok(_) => MetaAttemptResult::HttpError,
+        Err(Failure::NotSent(_) | Failure::Unsendable(_)) => MetaAttemptResult::NotSent,
+        Err(Failure::NoAnswer(_)) => MetaAttemptResult::NoAnswer,
     }
 }
 

@@ -21,6 +21,7 @@ use super::envelope::{error_from_answer, scrub, truncate_detail};
 use super::error::MetaError;
 use super::retry;
 use super::transport::{self, Method};
+use crate::metrics::{MetaAttemptResult, MetaOperation};
 
 /// The longest a download may take from the request to its last byte: enough for the
 /// largest document Meta carries (100 MiB) on a slow line.
@@ -190,8 +191,18 @@ impl MetaClient {
                 .build()
                 .call();
             let attempt = retry + 1;
-            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let elapsed = started.elapsed();
+            let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
             let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+            let result = match (&sent, status) {
+                (_, Some(s)) if (200..300).contains(&s) => MetaAttemptResult::Success,
+                (_, Some(_)) => MetaAttemptResult::HttpError,
+                (Err(ureq::Error::Timeout(_)), None) => MetaAttemptResult::NoAnswer,
+                _ => MetaAttemptResult::NotSent,
+            };
+            self.inner
+                .metrics
+                .observe_meta_attempt(MetaOperation::MediaDownload, result, elapsed);
             tracing::debug!(host, ?status, attempt, latency_ms, "media download attempt");
             let (error, retry_after) = match sent {
                 Ok(response) if response.status().is_success() => return Ok(response),

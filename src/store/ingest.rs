@@ -82,31 +82,7 @@ fn write_rows(
     delivery: &Delivery,
 ) -> Result<DeliveryReport, StoreError> {
     let event_id = insert_event(ctx, d, Outcome::Processed, None)?;
-    // Senders are upserted with their message; the rest of the contacts block (a
-    // status's recipient, say) on its own.
-    let sender_phones: HashSet<&str> = delivery
-        .messages
-        .iter()
-        .filter_map(|m| m.sender.wa_id.as_deref())
-        .collect();
-    let sender_users: HashSet<&str> = delivery
-        .messages
-        .iter()
-        .filter_map(|m| m.sender.user_id.as_deref())
-        .collect();
-    for contact in &delivery.contacts {
-        let is_sender = contact
-            .wa_id
-            .as_deref()
-            .is_some_and(|p| sender_phones.contains(p))
-            || contact
-                .user_id
-                .as_deref()
-                .is_some_and(|u| sender_users.contains(u));
-        if !is_sender {
-            upsert_contact(ctx, contact)?;
-        }
-    }
+    upsert_other_contacts(ctx, delivery)?;
     let (mut new_messages, mut new_statuses, mut duplicates) = (0, 0, 0);
     for m in &delivery.messages {
         if claim_event(ctx, &m.event_id, "message", event_id)? && insert_inbound(ctx, m)? {
@@ -145,6 +121,38 @@ fn write_rows(
         duplicates,
         error,
     })
+}
+
+/// Upserts the contacts of a delivery's contacts blocks that sent none of its
+/// messages (a status's recipient, say); senders are upserted with their message.
+pub(super) fn upsert_other_contacts(
+    ctx: &mut WriteCtx<'_>,
+    delivery: &Delivery,
+) -> Result<(), StoreError> {
+    let sender_phones: HashSet<&str> = delivery
+        .messages
+        .iter()
+        .filter_map(|m| m.sender.wa_id.as_deref())
+        .collect();
+    let sender_users: HashSet<&str> = delivery
+        .messages
+        .iter()
+        .filter_map(|m| m.sender.user_id.as_deref())
+        .collect();
+    for contact in &delivery.contacts {
+        let is_sender = contact
+            .wa_id
+            .as_deref()
+            .is_some_and(|p| sender_phones.contains(p))
+            || contact
+                .user_id
+                .as_deref()
+                .is_some_and(|u| sender_users.contains(u));
+        if !is_sender {
+            upsert_contact(ctx, contact)?;
+        }
+    }
+    Ok(())
 }
 
 fn log_failed(
@@ -204,7 +212,10 @@ fn claim_event(
 
 /// Inserts the `messages` row of an inbound message; `false` when a row with its wamid
 /// exists already (the same message re-sent under another event id).
-fn insert_inbound(ctx: &mut WriteCtx<'_>, m: &InboundMessage) -> Result<bool, StoreError> {
+pub(super) fn insert_inbound(
+    ctx: &mut WriteCtx<'_>,
+    m: &InboundMessage,
+) -> Result<bool, StoreError> {
     let ts = m.ts.map(format_unix_secs);
     let inbound_at = ts.clone().unwrap_or_else(|| ctx.now().to_owned());
     let contact = upsert_contact_inbound(ctx, &m.sender, Some(&inbound_at))?;

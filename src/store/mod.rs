@@ -13,6 +13,7 @@ pub mod outbound;
 pub mod reactions;
 pub mod read;
 pub mod recipients;
+pub mod reprocess;
 mod statuses;
 mod writer;
 
@@ -29,6 +30,7 @@ pub use ingest::{DeliveryReport, Outcome};
 pub use media::SavedMedia;
 pub use outbound::{BeginSend, NewOutbound, SendOutcome};
 pub use read::{EventRow, MediaRef, MessageFilter, MessageRow, PageCursor};
+pub use reprocess::ReprocessReport;
 pub use statuses::StatusEffect;
 pub use writer::WriteCtx;
 

@@ -88,6 +88,7 @@ impl TestServer {
                     store,
                     app_secret,
                     verify_token,
+                    metrics: Arc::new(wa_mcp::metrics::Metrics::new()),
                 });
                 http::run(listener, state, async {
                     let _ = shutdown_rx.await;

@@ -1,0 +1,300 @@
+//! `wa-mcp events reprocess ID`: a delivery kept as failed is recovered from its stored
+//! payload into the same delivery-log row, exactly once however often it is run.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::fixture_json;
+use rusqlite::Connection;
+use serde_json::{Value, json};
+use wa_mcp::store::{Outcome, Store};
+use wa_mcp::webhook::{NormaliseError, prepare_delivery, reprocess_delivery};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wa-mcp");
+
+/// Two messages (two changes) and one status, in one delivery.
+fn mixed_delivery() -> Value {
+    let mut payload = fixture_json("inbound_batch_two_changes.json");
+    // Meta's sample repeats one placeholder wamid; two messages need two.
+    payload["entry"][0]["changes"][1]["value"]["messages"][0]["id"] = json!("wamid.SECOND");
+    let status = fixture_json("status_delivered.json");
+    let entries = payload["entry"].as_array_mut().expect("entries");
+    entries.extend(status["entry"].as_array().expect("entries").iter().cloned());
+    payload
+}
+
+/// Stores `payload` as today's server would, but as failed when `fail_first` (a
+/// parser that did not yet know this shape): the log row keeps the payload, no rows.
+fn store_delivery(store: &Store, payload: &Value, fail_first: bool) -> i64 {
+    let body = serde_json::to_vec(payload).expect("json");
+    let mut prepared = prepare_delivery(&body, "req-reprocess".into(), 1_767_225_600_000_000);
+    if fail_first {
+        prepared.parsed = Err(NormaliseError::NoEntries);
+    }
+    let report = store.commit_delivery_blocking(prepared).expect("stored");
+    let expected = if fail_first {
+        Outcome::Failed
+    } else {
+        Outcome::Processed
+    };
+    assert_eq!(report.outcome, expected);
+    report.event_id
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    Connection::open(db)
+        .expect("db")
+        .query_row(sql, [], |r| r.get(0))
+        .expect("count")
+}
+
+/// `(messages, statuses, idempotency keys, delivery-log rows)`.
+fn rows(db: &Path) -> (i64, i64, i64, i64) {
+    (
+        count(db, "SELECT count(*) FROM messages"),
+        count(db, "SELECT count(*) FROM message_status_events"),
+        count(db, "SELECT count(*) FROM idempotency"),
+        count(db, "SELECT count(*) FROM webhook_events"),
+    )
+}
+
+/// The delivery-log row's `(outcome, error, messages, statuses)`.
+fn event(db: &Path, id: i64) -> (String, Option<String>, i64, i64) {
+    Connection::open(db)
+        .expect("db")
+        .query_row(
+            "SELECT outcome, error, messages, statuses FROM webhook_events WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("event row")
+}
+
+#[test]
+fn a_failed_delivery_reprocessed_twice_yields_one_set_of_rows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    let id = store_delivery(&store, &mixed_delivery(), true);
+    assert_eq!(rows(&db), (0, 0, 0, 1));
+
+    let first = reprocess_delivery(&store, id).expect("ran").expect("found");
+    assert_eq!(first.outcome_before, "failed");
+    assert_eq!(first.outcome, Outcome::Processed);
+    assert_eq!((first.new_messages, first.new_statuses), (2, 1));
+    assert_eq!(first.error, None);
+    assert_eq!(rows(&db), (2, 1, 3, 1), "no new delivery-log row");
+    assert_eq!(event(&db, id), ("processed".into(), None, 2, 1));
+    let claimed_by_it = count(
+        &db,
+        &format!("SELECT count(*) FROM idempotency WHERE webhook_event_id = {id}"),
+    );
+    assert_eq!(claimed_by_it, 3);
+
+    let second = reprocess_delivery(&store, id).expect("ran").expect("found");
+    assert_eq!(second.outcome_before, "processed");
+    assert_eq!(second.outcome, Outcome::Processed);
+    assert_eq!((second.new_messages, second.new_statuses), (0, 0));
+    assert_eq!((second.already_stored, second.duplicates), (3, 0));
+    assert_eq!(rows(&db), (2, 1, 3, 1));
+    assert_eq!(event(&db, id), ("processed".into(), None, 2, 1));
+}
+
+#[test]
+fn reprocessing_a_processed_delivery_adds_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    let id = store_delivery(&store, &mixed_delivery(), false);
+    let before = (rows(&db), event(&db, id));
+    let report = reprocess_delivery(&store, id).expect("ran").expect("found");
+    assert_eq!(report.outcome, Outcome::Processed);
+    assert_eq!((report.new_messages, report.new_statuses), (0, 0));
+    assert_eq!(report.already_stored, 3);
+    assert_eq!((rows(&db), event(&db, id)), before);
+}
+
+#[test]
+fn a_replayed_delivery_stays_a_duplicate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    let payload = fixture_json("inbound_text.json");
+    store_delivery(&store, &payload, false);
+    let body = serde_json::to_vec(&payload).expect("json");
+    let replay = store
+        .commit_delivery_blocking(prepare_delivery(&body, "replay".into(), 0))
+        .expect("stored");
+    assert_eq!(replay.outcome, Outcome::Duplicate);
+    let before = rows(&db);
+    let report = reprocess_delivery(&store, replay.event_id)
+        .expect("ran")
+        .expect("found");
+    assert_eq!(report.outcome, Outcome::Duplicate);
+    assert_eq!((report.new_messages, report.duplicates), (0, 1));
+    assert_eq!(rows(&db), before);
+    assert_eq!(event(&db, replay.event_id).0, "duplicate");
+}
+
+#[test]
+fn a_delivery_that_still_has_problems_stays_failed_with_its_rows_kept_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    let mut payload = mixed_delivery();
+    payload["entry"]
+        .as_array_mut()
+        .expect("entries")
+        .push(json!("not an entry"));
+    let body = serde_json::to_vec(&payload).expect("json");
+    let first = store
+        .commit_delivery_blocking(prepare_delivery(&body, "partial".into(), 0))
+        .expect("stored");
+    assert_eq!(first.outcome, Outcome::Failed);
+    let before = rows(&db);
+    assert_eq!(before, (2, 1, 3, 1), "the good items were stored");
+    let report = reprocess_delivery(&store, first.event_id)
+        .expect("ran")
+        .expect("found");
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert!(
+        report
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("not an object"))
+    );
+    assert_eq!((report.new_messages, report.already_stored), (0, 3));
+    assert_eq!(rows(&db), before);
+    let (outcome, error, messages, statuses) = event(&db, first.event_id);
+    assert_eq!((outcome.as_str(), messages, statuses), ("failed", 2, 1));
+    assert!(error.is_some_and(|e| e.contains("not an object")));
+}
+
+#[test]
+fn one_wamid_under_two_keys_keeps_its_counts_when_reprocessed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    // Meta's sample: the same wamid in two changes, so one row and one duplicate.
+    let id = store_delivery(
+        &store,
+        &fixture_json("inbound_batch_two_changes.json"),
+        true,
+    );
+    for _ in 0..2 {
+        reprocess_delivery(&store, id).expect("ran").expect("found");
+        assert_eq!(rows(&db), (1, 0, 2, 1));
+        assert_eq!(event(&db, id), ("processed".into(), None, 1, 0));
+    }
+}
+
+#[test]
+fn rows_that_cannot_be_written_roll_back_and_the_delivery_stays_failed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    let id = store_delivery(&store, &mixed_delivery(), true);
+    let conn = Connection::open(&db).expect("db");
+    conn.execute_batch(
+        "CREATE TRIGGER refuse_status BEFORE INSERT ON message_status_events
+         BEGIN SELECT RAISE(ABORT, 'refused by test'); END;",
+    )
+    .expect("trigger");
+    let report = reprocess_delivery(&store, id).expect("ran").expect("found");
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert_eq!((report.new_messages, report.new_statuses), (0, 0));
+    assert_eq!(
+        rows(&db),
+        (0, 0, 0, 1),
+        "the messages before the status rolled back"
+    );
+    let (outcome, error, ..) = event(&db, id);
+    assert_eq!(outcome, "failed");
+    assert!(error.is_some_and(|e| e.contains("refused by test")));
+
+    conn.execute_batch("DROP TRIGGER refuse_status")
+        .expect("drop");
+    let fixed = reprocess_delivery(&store, id).expect("ran").expect("found");
+    assert_eq!(fixed.outcome, Outcome::Processed);
+    assert_eq!(rows(&db), (2, 1, 3, 1));
+}
+
+#[test]
+fn an_unknown_id_is_none_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    assert_eq!(reprocess_delivery(&store, 42).expect("ran"), None);
+    assert_eq!(rows(&db), (0, 0, 0, 0));
+}
+
+fn run_reprocess(db: &Path, id: &str) -> std::process::Output {
+    Command::new(BIN)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("WA_DB_PATH", db)
+        .args(["events", "reprocess", id])
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn the_binary_recovers_a_failed_delivery_once_and_refuses_a_missing_id() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let id = {
+        let store = Store::open(&db).expect("store");
+        store_delivery(&store, &mixed_delivery(), true)
+    };
+    let first = run_reprocess(&db, &id.to_string());
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{first:?}");
+    assert!(
+        stdout.contains(&format!("delivery {id}: failed -> processed")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("added: 2 messages, 1 statuses"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("webhook_reprocessed"),
+        "a structured log line on stderr"
+    );
+
+    let second = run_reprocess(&db, &id.to_string());
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(second.status.success(), "{second:?}");
+    assert!(stdout.contains("processed -> processed"), "{stdout}");
+    assert!(stdout.contains("added: 0 messages, 0 statuses"), "{stdout}");
+    assert_eq!(rows(&db), (2, 1, 3, 1));
+
+    let missing = run_reprocess(&db, "999");
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("no delivery 999"), "{stderr}");
+    assert!(missing.stdout.is_empty());
+}
+
+#[test]
+fn events_without_a_subcommand_still_lists_the_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let id = {
+        let store = Store::open(&db).expect("store");
+        store_delivery(&store, &mixed_delivery(), true)
+    };
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("WA_DB_PATH", &db)
+        .args(["events", "--failed", "--limit", "5"])
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with(&id.to_string()) && l.contains("failed")),
+        "{stdout}"
+    );
+}
