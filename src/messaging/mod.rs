@@ -2,11 +2,11 @@
 //! The MCP tools and the shell commands both call these functions; neither writes SQL
 //! nor talks to Meta directly.
 
-mod media;
-mod media_file;
 mod allowlist;
 mod clock;
 mod conversations;
+mod media;
+mod media_file;
 mod query;
 mod reactions;
 mod read_receipt;
@@ -19,10 +19,10 @@ use crate::config::Config;
 use crate::meta::{MetaClient, MetaError};
 use crate::store::{Store, StoreError};
 
-pub use media::{MEDIA_MAX_BYTES, MediaFile};
-pub use media_file::media_dir;
 pub use clock::Clock;
 pub use conversations::{Conversation, ConversationQuery, ConversationWindow};
+pub use media::{MEDIA_MAX_BYTES, MediaFile};
+pub use media_file::media_dir;
 pub use query::{MessagePage, MessageQuery, NextCursor};
 pub use reactions::{Reaction, ReactionResult, SendReactionInput};
 pub use send::{SendMessageInput, SendResult};
