@@ -9,6 +9,8 @@ mod open;
 pub mod outbound;
 pub mod read;
 mod statuses;
+pub mod threads;
+mod watch;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +97,11 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// Dropping it stops the checkpointer.
     checkpointer: Option<std::sync::mpsc::Sender<()>>,
+    /// Moves after every commit this process makes or sees (see [`watch`]).
+    commits: watch::CommitSignal,
+    /// The cross-process commit watcher, started by the first subscriber; dropping the
+    /// sender stops it.
+    commit_watcher: Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 impl Drop for Inner {
@@ -144,9 +151,11 @@ impl Store {
         }
         let (jobs, rx) = mpsc::channel(options.queue_capacity.max(1));
         let max_batch = options.max_batch.max(1);
+        let commits = watch::CommitSignal::new();
+        let on_commit = commits.clone();
         let handle = std::thread::Builder::new()
             .name("wa-mcp-writer".into())
-            .spawn(move || writer::run_writer(conn, rx, max_batch))
+            .spawn(move || writer::run_writer(conn, rx, max_batch, on_commit))
             .map_err(|source| StoreError::Io {
                 path: path.to_path_buf(),
                 source,
@@ -169,6 +178,8 @@ impl Store {
                 pool: Some(pool),
                 writer: Mutex::new(Some(handle)),
                 checkpointer,
+                commits,
+                commit_watcher: Mutex::new(None),
             }),
         })
     }
@@ -266,5 +277,26 @@ impl Store {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
             .await
             .is_ok()
+    }
+}
+
+impl Store {
+    /// A receiver whose value changes after every commit to the file: this process's
+    /// at once, another process's within [`watch::CROSS_PROCESS_POLL`]. A change means
+    /// "look again", not that anything of interest was written. The first call starts
+    /// the one cross-process watcher this store has; it stops when the store is dropped.
+    pub fn subscribe_commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        let rx = self.inner.commits.subscribe();
+        if let Ok(mut watcher) = self.inner.commit_watcher.lock()
+            && watcher.is_none()
+        {
+            match watch::spawn_watcher(&self.inner.path, self.inner.commits.clone()) {
+                Ok(stop) => *watcher = Some(stop),
+                Err(e) => {
+                    tracing::warn!(error = %e, "commit_watcher_unavailable: commits by other processes are not seen");
+                }
+            }
+        }
+        rx
     }
 }
