@@ -5,6 +5,7 @@
 mod query;
 mod read_receipt;
 mod send;
+mod wait;
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::store::{Store, StoreError};
 
 pub use query::{MessagePage, MessageQuery, NextCursor};
 pub use send::{SendMessageInput, SendResult};
+pub use wait::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, WaitQuery};
 
 /// The longest a send can take before its row counts as abandoned: four attempts of
 /// 30 s each plus back-off. Rows still `pending` after this at start-up are `unknown`.
