@@ -182,6 +182,7 @@ impl ServerHandler for WhatsAppServer {
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
         self.subscribe_conversation(&request.uri, context.peer)
+            .await
     }
 
     async fn unsubscribe(

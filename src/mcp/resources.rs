@@ -116,16 +116,26 @@ struct StateInner {
 }
 
 impl ResourceState {
-    /// A receiver of the feed, starting the feed task on first use.
-    fn feed(&self, store: &Store) -> broadcast::Receiver<String> {
-        self.inner
-            .feed
-            .get_or_init(|| {
-                let (tx, _) = broadcast::channel(1024);
-                tokio::spawn(run_feed(store.clone(), tx.clone()));
-                tx
-            })
-            .subscribe()
+    /// A receiver of the feed, starting the feed on first use. Once this returns, every
+    /// inbound message committed afterwards reaches the receiver.
+    async fn feed(&self, store: &Store) -> Result<broadcast::Receiver<String>, ErrorData> {
+        if let Some(tx) = self.inner.feed.get() {
+            return Ok(tx.subscribe());
+        }
+        // Subscribed before the position is read: nothing committed between is missed.
+        let commits = store.subscribe_commits();
+        let cursor = store
+            .read(threads::newest_position)
+            .await
+            .map_err(internal)?;
+        let mut first = None;
+        let tx = self.inner.feed.get_or_init(|| {
+            let (tx, rx) = broadcast::channel(1024);
+            first = Some(rx);
+            tokio::spawn(run_feed(store.clone(), tx.clone(), commits, cursor));
+            tx
+        });
+        Ok(first.unwrap_or_else(|| tx.subscribe()))
     }
 
     fn is_subscribed(&self, uri: &str) -> bool {
@@ -137,22 +147,18 @@ impl ResourceState {
     }
 }
 
-/// Publishes the URIs of conversations that received inbound messages committed after
-/// it started (by any process), until the store's signal or every receiver goes away.
-async fn run_feed(store: Store, tx: broadcast::Sender<String>) {
-    let mut commits = store.subscribe_commits();
-    let mut cursor = match store.read(threads::newest_position).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "resource_feed_unavailable");
-            return;
-        }
-    };
+/// Publishes the URIs of conversations that received inbound messages after `cursor`
+/// (by any process), for as long as the session lasts.
+async fn run_feed(
+    store: Store,
+    tx: broadcast::Sender<String>,
+    mut commits: tokio::sync::watch::Receiver<u64>,
+    mut cursor: PageCursor,
+) {
     loop {
         commits.borrow_and_update();
-        match publish_arrivals(&store, &tx, &mut cursor).await {
-            Ok(()) => {}
-            Err(e) => tracing::warn!(error = %e, "resource_feed_query_failed"),
+        if let Err(e) = publish_arrivals(&store, &tx, &mut cursor).await {
+            tracing::warn!(error = %e, "resource_feed_query_failed");
         }
         if commits.changed().await.is_err() {
             return;
@@ -313,17 +319,17 @@ impl WhatsAppServer {
 
     /// `resources/subscribe`: updates for a conversation URI go to this session, for a
     /// contact who has not written yet too. Not a conversation URI: invalid params.
-    pub(crate) fn subscribe_conversation(
+    pub(crate) async fn subscribe_conversation(
         &self,
         uri: &str,
         peer: Peer<RoleServer>,
     ) -> Result<(), ErrorData> {
         let key = parse_conversation_uri(uri).ok_or_else(|| bad_uri(uri))?;
+        let feed = self.resources.feed(self.messaging.store()).await?;
         if let Ok(mut subscribed) = self.resources.inner.subscribed.lock() {
             subscribed.insert(conversation_uri(&key));
         }
         if self.resources.inner.forwarding.set(()).is_ok() {
-            let feed = self.resources.feed(self.messaging.store());
             tokio::spawn(forward_to_subscribers(self.resources.clone(), feed, peer));
         }
         Ok(())
@@ -375,7 +381,7 @@ impl WhatsAppServer {
             context.cancelled().await;
             return Ok(());
         }
-        let mut feed = self.resources.feed(self.messaging.store());
+        let mut feed = self.resources.feed(self.messaging.store()).await?;
         let sink = context.sink().clone();
         loop {
             tokio::select! {

@@ -99,9 +99,8 @@ struct Inner {
     checkpointer: Option<std::sync::mpsc::Sender<()>>,
     /// Moves after every commit this process makes or sees (see [`watch`]).
     commits: watch::CommitSignal,
-    /// The cross-process commit watcher, started by the first subscriber; dropping the
-    /// sender stops it.
-    commit_watcher: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// The cross-process commit watcher, started by the first subscriber.
+    commit_watcher: Mutex<Option<watch::Watcher>>,
 }
 
 impl Drop for Inner {
@@ -110,6 +109,9 @@ impl Drop for Inner {
         // checkpoints the WAL into the main file; closing the queue then lets the
         // writer finish what it holds and stop.
         self.pool.take();
+        if let Some(watcher) = self.commit_watcher.lock().ok().and_then(|mut w| w.take()) {
+            watcher.stop();
+        }
         self.checkpointer.take();
         self.jobs.take();
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
@@ -291,7 +293,7 @@ impl Store {
             && watcher.is_none()
         {
             match watch::spawn_watcher(&self.inner.path, self.inner.commits.clone()) {
-                Ok(stop) => *watcher = Some(stop),
+                Ok(started) => *watcher = Some(started),
                 Err(e) => {
                     tracing::warn!(error = %e, "commit_watcher_unavailable: commits by other processes are not seen");
                 }

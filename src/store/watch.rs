@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -43,14 +44,28 @@ impl CommitSignal {
     }
 }
 
-/// Starts the cross-process watcher on `path`; it runs until `stop`'s sender is dropped.
-pub(super) fn spawn_watcher(path: &Path, signal: CommitSignal) -> std::io::Result<Sender<()>> {
+/// The running cross-process watcher.
+pub(super) struct Watcher {
+    stop: Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Watcher {
+    /// Stops the watcher and waits until its connection is closed.
+    pub(super) fn stop(self) {
+        drop(self.stop);
+        let _ = self.thread.join();
+    }
+}
+
+/// Starts the cross-process watcher on `path`.
+pub(super) fn spawn_watcher(path: &Path, signal: CommitSignal) -> std::io::Result<Watcher> {
     let (stop, stopped) = std::sync::mpsc::channel();
     let path: PathBuf = path.to_path_buf();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("wa-mcp-commit-watch".into())
         .spawn(move || run_watcher(&path, &signal, &stopped))?;
-    Ok(stop)
+    Ok(Watcher { stop, thread })
 }
 
 fn run_watcher(path: &Path, signal: &CommitSignal, stop: &Receiver<()>) {
@@ -99,5 +114,47 @@ mod tests {
             .execute("INSERT INTO t VALUES (1)", [])
             .expect("insert");
         assert_ne!(before, data_version(&reader));
+    }
+
+    fn write_something(store: &crate::store::Store) {
+        store
+            .write_blocking(|ctx| {
+                ctx.exec("UPDATE write_clock SET last_us = last_us WHERE id = 1", [])?;
+                Ok(())
+            })
+            .expect("write");
+    }
+
+    #[test]
+    fn a_commit_by_this_store_or_another_on_the_file_moves_the_signal() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s.db");
+        let here = crate::store::Store::open(&path).expect("store");
+        let other = crate::store::Store::open(&path).expect("second store");
+        let mut local = here.subscribe_commits();
+        let mut remote = other.subscribe_commits();
+        assert!(!local.has_changed().expect("open"));
+        write_something(&here);
+        assert!(
+            local.has_changed().expect("open"),
+            "signalled by the time the write is answered"
+        );
+        local.borrow_and_update();
+        // The other store hears of it through its watcher, within a few polls.
+        let mut polls = 0;
+        while !remote.has_changed().expect("open") {
+            polls += 1;
+            assert!(
+                polls < 100,
+                "the watcher never saw the other store's commit"
+            );
+            std::thread::sleep(CROSS_PROCESS_POLL / 2);
+        }
+        remote.borrow_and_update();
+        drop(other);
+        assert!(
+            remote.has_changed().is_err(),
+            "dropping the store stops its writer and its watcher, the signal's last senders"
+        );
     }
 }
