@@ -1,6 +1,7 @@
 //! The MCP server over stdio (or any byte stream): the tools, their schemas and
 //! annotations, and errors a model can act on. Tools call [`crate::messaging`] only.
 
+mod resource_feed;
 mod resources;
 mod waiting;
 mod wire;
@@ -35,7 +36,7 @@ to read or subscribe to.";
 pub struct WhatsAppServer {
     messaging: Messaging,
     tool_router: ToolRouter<WhatsAppServer>,
-    resources: resources::ResourceState,
+    resources: resource_feed::ResourceState,
 }
 
 #[tool_router]
@@ -44,7 +45,7 @@ impl WhatsAppServer {
         WhatsAppServer {
             messaging,
             tool_router: Self::tool_router() + Self::waiting_router(),
-            resources: resources::ResourceState::default(),
+            resources: resource_feed::ResourceState::default(),
         }
     }
 

@@ -7,16 +7,15 @@
 //! (2026-07-28), and hear `notifications/resources/updated` when an inbound message
 //! lands in one, whichever process wrote it. One feed per server follows the store's
 //! commit signal and publishes the URIs of conversations that received messages; each
-//! subscription filters that feed.
+//! subscription filters that feed (see [`super::resource_feed`]).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::HashMap;
 
 use rmcp::ErrorData;
 use rmcp::RoleServer;
 use rmcp::model::{
     ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
-    ResourceContents, ResourceTemplate, ResourceUpdatedNotificationParam, SubscriptionFilter,
+    ResourceContents, ResourceTemplate, SubscriptionFilter,
 };
 use rmcp::service::{Peer, SubscriptionContext};
 use serde::Serialize;
@@ -24,7 +23,7 @@ use tokio::sync::broadcast;
 
 use super::{MessageView, WhatsAppServer};
 use crate::phone::{is_bsuid, to_meta_format};
-use crate::store::{PageCursor, Store, threads};
+use crate::store::threads;
 
 /// Every conversation URI starts with this.
 pub const CONVERSATION_URI_PREFIX: &str = "whatsapp://conversations/";
@@ -35,8 +34,6 @@ pub const LIST_LIMIT: usize = 100;
 /// The most messages `resources/read` returns for one conversation (the newest).
 pub const READ_MESSAGES: usize = 50;
 const MIME_JSON: &str = "application/json";
-/// Inbound messages the feed reads per query.
-const FEED_BATCH: usize = 500;
 
 /// The URI of the conversation keyed `wa_id` (a phone number or a BSUID).
 pub fn conversation_uri(wa_id: &str) -> String {
@@ -94,128 +91,9 @@ fn not_found(uri: &str, why: &str) -> ErrorData {
     )
 }
 
-fn internal(e: impl std::fmt::Display) -> ErrorData {
+pub(super) fn internal(e: impl std::fmt::Display) -> ErrorData {
     tracing::error!(error = %e, "resource_query_failed");
     ErrorData::internal_error("the local database failed; try again", None)
-}
-
-/// What one server session keeps about resources: the subscribed URIs and the feed.
-#[derive(Clone, Default)]
-pub(crate) struct ResourceState {
-    inner: Arc<StateInner>,
-}
-
-#[derive(Default)]
-struct StateInner {
-    /// Canonical URIs subscribed with `resources/subscribe`.
-    subscribed: Mutex<HashSet<String>>,
-    /// URIs of conversations that just received inbound messages; started on first use.
-    feed: OnceLock<broadcast::Sender<String>>,
-    /// Whether the task forwarding the feed to `resources/subscribe` subscribers runs.
-    forwarding: OnceLock<()>,
-}
-
-impl ResourceState {
-    /// A receiver of the feed, starting the feed on first use. Once this returns, every
-    /// inbound message committed afterwards reaches the receiver.
-    async fn feed(&self, store: &Store) -> Result<broadcast::Receiver<String>, ErrorData> {
-        if let Some(tx) = self.inner.feed.get() {
-            return Ok(tx.subscribe());
-        }
-        // Subscribed before the position is read: nothing committed between is missed.
-        let commits = store.subscribe_commits();
-        let cursor = store
-            .read(threads::newest_position)
-            .await
-            .map_err(internal)?;
-        let mut first = None;
-        let tx = self.inner.feed.get_or_init(|| {
-            let (tx, rx) = broadcast::channel(1024);
-            first = Some(rx);
-            tokio::spawn(run_feed(store.clone(), tx.clone(), commits, cursor));
-            tx
-        });
-        Ok(first.unwrap_or_else(|| tx.subscribe()))
-    }
-
-    fn is_subscribed(&self, uri: &str) -> bool {
-        self.inner
-            .subscribed
-            .lock()
-            .map(|s| s.contains(uri))
-            .unwrap_or(false)
-    }
-}
-
-/// Publishes the URIs of conversations that received inbound messages after `cursor`
-/// (by any process), for as long as the session lasts.
-async fn run_feed(
-    store: Store,
-    tx: broadcast::Sender<String>,
-    mut commits: tokio::sync::watch::Receiver<u64>,
-    mut cursor: PageCursor,
-) {
-    loop {
-        commits.borrow_and_update();
-        if let Err(e) = publish_arrivals(&store, &tx, &mut cursor).await {
-            tracing::warn!(error = %e, "resource_feed_query_failed");
-        }
-        if commits.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Sends one URI per conversation (by thread key and by BSUID) with inbound messages
-/// after `cursor`, and moves the cursor past them.
-async fn publish_arrivals(
-    store: &Store,
-    tx: &broadcast::Sender<String>,
-    cursor: &mut PageCursor,
-) -> Result<(), crate::store::StoreError> {
-    loop {
-        let after = cursor.clone();
-        let arrivals = store
-            .read(move |c| threads::inbound_after(c, &after, FEED_BATCH))
-            .await?;
-        let mut uris = BTreeSet::new();
-        for a in &arrivals {
-            uris.extend(a.contact.as_deref().map(conversation_uri));
-            uris.extend(a.user_id.as_deref().map(conversation_uri));
-        }
-        if let Some(last) = arrivals.last() {
-            *cursor = last.cursor.clone();
-        }
-        for uri in uris {
-            // No receiver means no subscriber right now; nothing is owed to anyone.
-            let _ = tx.send(uri);
-        }
-        if arrivals.len() < FEED_BATCH {
-            return Ok(());
-        }
-    }
-}
-
-/// Sends `notifications/resources/updated` to the session's peer for every feed URI
-/// subscribed through `resources/subscribe`, until the peer goes away.
-async fn forward_to_subscribers(
-    state: ResourceState,
-    mut feed: broadcast::Receiver<String>,
-    peer: Peer<RoleServer>,
-) {
-    loop {
-        match feed.recv().await {
-            Ok(uri) if state.is_subscribed(&uri) => {
-                let param = ResourceUpdatedNotificationParam::new(uri);
-                if let Err(e) = peer.notify_resource_updated(param).await {
-                    tracing::debug!(error = %e, "resource_subscriber_gone");
-                    return;
-                }
-            }
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-            Err(broadcast::error::RecvError::Closed) => return,
-        }
-    }
 }
 
 /// One conversation as `resources/read` returns it.
@@ -325,22 +203,15 @@ impl WhatsAppServer {
         peer: Peer<RoleServer>,
     ) -> Result<(), ErrorData> {
         let key = parse_conversation_uri(uri).ok_or_else(|| bad_uri(uri))?;
-        let feed = self.resources.feed(self.messaging.store()).await?;
-        if let Ok(mut subscribed) = self.resources.inner.subscribed.lock() {
-            subscribed.insert(conversation_uri(&key));
-        }
-        if self.resources.inner.forwarding.set(()).is_ok() {
-            tokio::spawn(forward_to_subscribers(self.resources.clone(), feed, peer));
-        }
-        Ok(())
+        self.resources
+            .subscribe(conversation_uri(&key), self.messaging.store(), peer)
+            .await
     }
 
     /// `resources/unsubscribe`.
     pub(crate) fn unsubscribe_conversation(&self, uri: &str) -> Result<(), ErrorData> {
         let key = parse_conversation_uri(uri).ok_or_else(|| bad_uri(uri))?;
-        if let Ok(mut subscribed) = self.resources.inner.subscribed.lock() {
-            subscribed.remove(&conversation_uri(&key));
-        }
+        self.resources.unsubscribe(&conversation_uri(&key));
         Ok(())
     }
 

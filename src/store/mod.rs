@@ -284,7 +284,7 @@ impl Store {
 
 impl Store {
     /// A receiver whose value changes after every commit to the file: this process's
-    /// at once, another process's within [`watch::CROSS_PROCESS_POLL`]. A change means
+    /// at once, another process's within 200 ms (one poll of the watcher). A change means
     /// "look again", not that anything of interest was written. The first call starts
     /// the one cross-process watcher this store has; it stops when the store is dropped.
     pub fn subscribe_commits(&self) -> tokio::sync::watch::Receiver<u64> {
