@@ -1,4 +1,4 @@
-//! The feed behind resource subscriptions: one task per server session follows the
+//! The feed behind resource subscriptions: one task per MCP connection follows the
 //! store's commit signal, reads the inbound messages committed since it last looked
 //! (by this process or another one sharing the file) and publishes the URIs of the
 //! conversations they joined. `resources/subscribe` subscribers hear about their URIs
@@ -19,7 +19,7 @@ use crate::store::{PageCursor, Store, threads};
 /// Inbound messages the feed reads per query.
 const FEED_BATCH: usize = 500;
 
-/// What one server session keeps about resources: the subscribed URIs and the feed.
+/// What one MCP connection keeps about resources: the subscribed URIs and the feed.
 #[derive(Clone, Default)]
 pub(crate) struct ResourceState {
     inner: Arc<StateInner>,
@@ -71,7 +71,7 @@ impl ResourceState {
 }
 
 /// Publishes the URIs of conversations that received inbound messages after `cursor`
-/// (by any process), for as long as the session lasts.
+/// (by any process), for as long as the connection lasts.
 async fn run_feed(
     store: Store,
     tx: broadcast::Sender<String>,
@@ -119,7 +119,7 @@ async fn publish_arrivals(
     }
 }
 
-/// Sends `notifications/resources/updated` to the session's peer for every feed URI
+/// Sends `notifications/resources/updated` to the client for every feed URI
 /// subscribed through `resources/subscribe`, until the peer goes away.
 async fn forward_to_subscribers(
     state: ResourceState,
@@ -142,7 +142,7 @@ async fn forward_to_subscribers(
 }
 
 impl ResourceState {
-    /// Adds `uri` (canonical) to the session's subscriptions; the first one starts the
+    /// Adds `uri` (canonical) to the connection's subscriptions; the first one starts the
     /// forwarding of updates to `peer`.
     pub(super) async fn subscribe(
         &self,
@@ -160,7 +160,7 @@ impl ResourceState {
         Ok(())
     }
 
-    /// Removes `uri` (canonical) from the session's subscriptions.
+    /// Removes `uri` (canonical) from the connection's subscriptions.
     pub(super) fn unsubscribe(&self, uri: &str) {
         if let Ok(mut subscribed) = self.inner.subscribed.lock() {
             subscribed.remove(uri);

@@ -195,7 +195,7 @@ impl WhatsAppServer {
         ]))
     }
 
-    /// `resources/subscribe`: updates for a conversation URI go to this session, for a
+    /// `resources/subscribe`: updates for a conversation URI go to this client, for a
     /// contact who has not written yet too. Not a conversation URI: invalid params.
     pub(crate) async fn subscribe_conversation(
         &self,
