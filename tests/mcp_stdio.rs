@@ -252,6 +252,7 @@ fn the_stateless_2026_generation_discovers_and_calls_without_initialize() {
         "send_template",
         "send_reaction",
         "get_media",
+        "wait_for_messages",
     ] {
         tool(&tools, name);
     }

@@ -42,14 +42,14 @@ pub struct MessagePage {
 }
 
 /// A validated query.
-struct Plan {
-    after: Option<PageCursor>,
-    given: NextCursor,
-    filter: MessageFilter,
-    limit: usize,
+pub(super) struct Plan {
+    pub(super) after: Option<PageCursor>,
+    pub(super) given: NextCursor,
+    pub(super) filter: MessageFilter,
+    pub(super) limit: usize,
 }
 
-fn plan(q: MessageQuery, contact_key: Option<String>) -> Result<Plan, MessagingError> {
+pub(super) fn plan(q: MessageQuery, contact_key: Option<String>) -> Result<Plan, MessagingError> {
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(MessagingError::InvalidInput(format!(
@@ -133,7 +133,7 @@ impl Messaging {
     }
 
     /// The thread key of `contact` (any phone format, or a BSUID).
-    async fn contact_key(&self, contact: &str) -> Result<String, MessagingError> {
+    pub(super) async fn contact_key(&self, contact: &str) -> Result<String, MessagingError> {
         if is_bsuid(contact) {
             let user_id = contact.to_owned();
             let key = self

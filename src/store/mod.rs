@@ -15,6 +15,8 @@ pub mod read;
 pub mod recipients;
 pub mod reprocess;
 mod statuses;
+pub mod threads;
+mod watch;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -103,6 +105,10 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// Dropping it stops the checkpointer.
     checkpointer: Option<std::sync::mpsc::Sender<()>>,
+    /// Moves after every commit this process makes or sees (see [`watch`]).
+    commits: watch::CommitSignal,
+    /// The cross-process commit watcher, started by the first subscriber.
+    commit_watcher: Mutex<Option<watch::Watcher>>,
 }
 
 impl Drop for Inner {
@@ -111,6 +117,9 @@ impl Drop for Inner {
         // checkpoints the WAL into the main file; closing the queue then lets the
         // writer finish what it holds and stop.
         self.pool.take();
+        if let Some(watcher) = self.commit_watcher.lock().ok().and_then(|mut w| w.take()) {
+            watcher.stop();
+        }
         self.checkpointer.take();
         self.jobs.take();
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
@@ -152,9 +161,11 @@ impl Store {
         }
         let (jobs, rx) = mpsc::channel(options.queue_capacity.max(1));
         let max_batch = options.max_batch.max(1);
+        let commits = watch::CommitSignal::new();
+        let on_commit = commits.clone();
         let handle = std::thread::Builder::new()
             .name("wa-mcp-writer".into())
-            .spawn(move || writer::run_writer(conn, rx, max_batch))
+            .spawn(move || writer::run_writer(conn, rx, max_batch, on_commit))
             .map_err(|source| StoreError::Io {
                 path: path.to_path_buf(),
                 source,
@@ -177,6 +188,8 @@ impl Store {
                 pool: Some(pool),
                 writer: Mutex::new(Some(handle)),
                 checkpointer,
+                commits,
+                commit_watcher: Mutex::new(None),
             }),
         })
     }
@@ -275,5 +288,26 @@ impl Store {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
             .await
             .is_ok()
+    }
+}
+
+impl Store {
+    /// A receiver whose value changes after every commit to the file: this process's
+    /// at once, another process's within 200 ms (one poll of the watcher). A change means
+    /// "look again", not that anything of interest was written. The first call starts
+    /// the one cross-process watcher this store has; it stops when the store is dropped.
+    pub fn subscribe_commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        let rx = self.inner.commits.subscribe();
+        if let Ok(mut watcher) = self.inner.commit_watcher.lock()
+            && watcher.is_none()
+        {
+            match watch::spawn_watcher(&self.inner.path, self.inner.commits.clone()) {
+                Ok(started) => *watcher = Some(started),
+                Err(e) => {
+                    tracing::warn!(error = %e, "commit_watcher_unavailable: commits by other processes are not seen");
+                }
+            }
+        }
+        rx
     }
 }

@@ -11,6 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+use super::watch::CommitSignal;
 use crate::timefmt::{format_micros, now_micros};
 
 /// What a job sees while it runs: the connection, inside the batch transaction, and the
@@ -115,11 +116,13 @@ where
 }
 
 /// Runs until every sender is gone: takes the first queued job, everything else queued
-/// up to `max_batch`, and commits them together.
+/// up to `max_batch`, and commits them together. `on_commit` is bumped after each
+/// committed batch, once its callers can see it.
 pub(super) fn run_writer(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
+    on_commit: CommitSignal,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
@@ -134,6 +137,9 @@ pub(super) fn run_writer(
             tracing::error!(error = %e, jobs = batch.len(), "write batch lost");
             e.to_string()
         });
+        if committed.is_ok() {
+            on_commit.bump();
+        }
         for job in batch.drain(..) {
             job.finish(committed.clone());
         }

@@ -136,6 +136,51 @@ impl McpClient {
         }
     }
 
+    /// Sends a request without waiting for its answer; returns its id.
+    pub fn send_request(&mut self, method: &str, params: Value) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.write_line(&msg);
+        id
+    }
+
+    /// The first message (already received or arriving within `timeout`) that `wanted`
+    /// accepts; every line read is kept in `stdout_lines`.
+    pub fn find_message(
+        &mut self,
+        timeout: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        let seen = self
+            .stdout_lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| wanted(v));
+        if seen.is_some() {
+            return seen;
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.stdout_lines.push(line.clone());
+            let value: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("stdout carried a non-JSON line ({e}): {line}"));
+            if wanted(&value) {
+                return Some(value);
+            }
+        }
+    }
+
+    /// The answer to request `id`, already received or arriving within 60 s.
+    pub fn response_to(&mut self, id: u64) -> Value {
+        self.find_message(Duration::from_secs(60), |v| {
+            v["id"] == json!(id) && v.get("method").is_none()
+        })
+        .unwrap_or_else(|| panic!("no answer to request {id}"))
+    }
+
     /// `tools/call`, returning its `result`.
     pub fn call(&mut self, tool: &str, arguments: Value) -> Value {
         let response = self.request("tools/call", json!({"name": tool, "arguments": arguments}));

@@ -1,0 +1,169 @@
+//! The feed behind resource subscriptions: one task per MCP connection follows the
+//! store's commit signal, reads the inbound messages committed since it last looked
+//! (by this process or another one sharing the file) and publishes the URIs of the
+//! conversations they joined. `resources/subscribe` subscribers hear about their URIs
+//! through one forwarding task; each `subscriptions/listen` stream filters the feed
+//! itself.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rmcp::model::ResourceUpdatedNotificationParam;
+use rmcp::service::Peer;
+use rmcp::{ErrorData, RoleServer};
+use tokio::sync::broadcast;
+
+use super::resources::{conversation_uri, internal};
+use crate::store::{PageCursor, Store, threads};
+
+/// Inbound messages the feed reads per query.
+const FEED_BATCH: usize = 500;
+
+/// What one MCP connection keeps about resources: the subscribed URIs and the feed.
+#[derive(Clone, Default)]
+pub(crate) struct ResourceState {
+    inner: Arc<StateInner>,
+}
+
+#[derive(Default)]
+struct StateInner {
+    /// Canonical URIs subscribed with `resources/subscribe`.
+    subscribed: Mutex<HashSet<String>>,
+    /// URIs of conversations that just received inbound messages; started on first use.
+    feed: OnceLock<broadcast::Sender<String>>,
+    /// Whether the task forwarding the feed to `resources/subscribe` subscribers runs.
+    forwarding: OnceLock<()>,
+}
+
+impl ResourceState {
+    /// A receiver of the feed, starting the feed on first use. Once this returns, every
+    /// inbound message committed afterwards reaches the receiver.
+    pub(super) async fn feed(
+        &self,
+        store: &Store,
+    ) -> Result<broadcast::Receiver<String>, ErrorData> {
+        if let Some(tx) = self.inner.feed.get() {
+            return Ok(tx.subscribe());
+        }
+        // Subscribed before the position is read: nothing committed between is missed.
+        let commits = store.subscribe_commits();
+        let cursor = store
+            .read(threads::newest_position)
+            .await
+            .map_err(internal)?;
+        let mut first = None;
+        let tx = self.inner.feed.get_or_init(|| {
+            let (tx, rx) = broadcast::channel(1024);
+            first = Some(rx);
+            tokio::spawn(run_feed(store.clone(), tx.clone(), commits, cursor));
+            tx
+        });
+        Ok(first.unwrap_or_else(|| tx.subscribe()))
+    }
+
+    fn is_subscribed(&self, uri: &str) -> bool {
+        self.inner
+            .subscribed
+            .lock()
+            .map(|s| s.contains(uri))
+            .unwrap_or(false)
+    }
+}
+
+/// Publishes the URIs of conversations that received inbound messages after `cursor`
+/// (by any process), for as long as the connection lasts.
+async fn run_feed(
+    store: Store,
+    tx: broadcast::Sender<String>,
+    mut commits: tokio::sync::watch::Receiver<u64>,
+    mut cursor: PageCursor,
+) {
+    loop {
+        commits.borrow_and_update();
+        if let Err(e) = publish_arrivals(&store, &tx, &mut cursor).await {
+            tracing::warn!(error = %e, "resource_feed_query_failed");
+        }
+        if commits.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends one URI per conversation (by thread key and by BSUID) with inbound messages
+/// after `cursor`, and moves the cursor past them.
+async fn publish_arrivals(
+    store: &Store,
+    tx: &broadcast::Sender<String>,
+    cursor: &mut PageCursor,
+) -> Result<(), crate::store::StoreError> {
+    loop {
+        let after = cursor.clone();
+        let arrivals = store
+            .read(move |c| threads::inbound_after(c, &after, FEED_BATCH))
+            .await?;
+        let mut uris = BTreeSet::new();
+        for a in &arrivals {
+            uris.extend(a.contact.as_deref().map(conversation_uri));
+            uris.extend(a.user_id.as_deref().map(conversation_uri));
+        }
+        if let Some(last) = arrivals.last() {
+            *cursor = last.cursor.clone();
+        }
+        for uri in uris {
+            // No receiver means no subscriber right now; nothing is owed to anyone.
+            let _ = tx.send(uri);
+        }
+        if arrivals.len() < FEED_BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// Sends `notifications/resources/updated` to the client for every feed URI
+/// subscribed through `resources/subscribe`, until the peer goes away.
+async fn forward_to_subscribers(
+    state: ResourceState,
+    mut feed: broadcast::Receiver<String>,
+    peer: Peer<RoleServer>,
+) {
+    loop {
+        match feed.recv().await {
+            Ok(uri) if state.is_subscribed(&uri) => {
+                let param = ResourceUpdatedNotificationParam::new(uri);
+                if let Err(e) = peer.notify_resource_updated(param).await {
+                    tracing::debug!(error = %e, "resource_subscriber_gone");
+                    return;
+                }
+            }
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+impl ResourceState {
+    /// Adds `uri` (canonical) to the connection's subscriptions; the first one starts the
+    /// forwarding of updates to `peer`.
+    pub(super) async fn subscribe(
+        &self,
+        uri: String,
+        store: &Store,
+        peer: Peer<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let feed = self.feed(store).await?;
+        if let Ok(mut subscribed) = self.inner.subscribed.lock() {
+            subscribed.insert(uri);
+        }
+        if self.inner.forwarding.set(()).is_ok() {
+            tokio::spawn(forward_to_subscribers(self.clone(), feed, peer));
+        }
+        Ok(())
+    }
+
+    /// Removes `uri` (canonical) from the connection's subscriptions.
+    pub(super) fn unsubscribe(&self, uri: &str) {
+        if let Ok(mut subscribed) = self.inner.subscribed.lock() {
+            subscribed.remove(uri);
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! `wait_for_messages` over the real binary's stdio: it answers as soon as an inbound
+//! message lands (from this process's listener or another process writing the file),
+//! times out with the cursor unchanged, and ignores outbound rows.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::mcp_client::{McpClient, wa_mcp_command};
+use serde_json::{Value, json};
+use wa_mcp::store::Store;
+use wa_mcp::webhook::prepare_delivery;
+
+/// The bound the issue names: from the webhook's 200 to the tool result.
+const WAKE_BOUND: Duration = Duration::from_secs(1);
+/// The app secret `wa_mcp_command` configures.
+const SECRET: &[u8] = b"mcp-app-secret";
+
+/// A child process that cannot outlive a failed test.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    let d = prepare_delivery(&common::fixture("inbound_text.json"), "seed".into(), 0);
+    store.commit_delivery_blocking(d).expect("seeded");
+    (dir, db)
+}
+
+/// POSTs a signed text delivery from `from` and returns when the server answered 200.
+fn post_text(port: u16, from: &str, text: &str) {
+    let body = wa_mcp::cli::simulated_text_delivery(
+        from,
+        "Waiter",
+        text,
+        "106540352242922",
+        "1",
+        1_749_416_383,
+    )
+    .to_string();
+    let signature = wa_mcp::webhook::signature::signature_header(SECRET, body.as_bytes());
+    let status = ureq::post(&format!("http://127.0.0.1:{port}/webhook/meta"))
+        .header("x-hub-signature-256", &signature)
+        .send(body.as_bytes())
+        .expect("webhook answered")
+        .status();
+    assert_eq!(status, 200);
+}
+
+/// The `next` cursor after every message now stored.
+fn cursor_now(client: &mut McpClient) -> Value {
+    let page = client.call("get_messages", json!({"limit": 100}));
+    assert_eq!(page["structuredContent"]["hasMore"], false);
+    page["structuredContent"]["next"].clone()
+}
+
+fn wait_args(next: &Value, timeout: u32) -> Value {
+    json!({"since": next["since"], "sinceId": next["sinceId"], "timeoutSeconds": timeout})
+}
+
+/// Starts a wait, lets it settle into sleeping, posts a delivery, and returns the
+/// wait's result and the time from the delivery's 200 to it.
+fn wait_across_a_delivery(
+    client: &mut McpClient,
+    port: u16,
+    next: &Value,
+    text: &str,
+) -> (Value, Duration) {
+    let id = client.send_request(
+        "tools/call",
+        json!({"name": "wait_for_messages", "arguments": wait_args(next, 30)}),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    post_text(port, "447700900555", text);
+    let delivered = Instant::now();
+    let response = client.response_to(id);
+    (response["result"].clone(), delivered.elapsed())
+}
+
+fn only_message(result: &Value) -> Value {
+    assert_eq!(result["isError"], false, "{result}");
+    let messages = result["structuredContent"]["messages"]
+        .as_array()
+        .expect("messages")
+        .clone();
+    assert_eq!(messages.len(), 1, "{result}");
+    messages[0].clone()
+}
+
+#[test]
+fn wakes_within_a_second_of_a_delivery_to_its_own_listener() {
+    let (_dir, db) = seeded_db();
+    let port = free_port();
+    let mut cmd = wa_mcp_command(&db, "http://127.0.0.1:9");
+    cmd.env("APP_HTTP_PORT", port.to_string());
+    let mut client = McpClient::spawn(cmd, &["mcp"]);
+    client.initialize();
+    let next = cursor_now(&mut client);
+
+    let (result, took) = wait_across_a_delivery(&mut client, port, &next, "are you there?");
+    let message = only_message(&result);
+    assert_eq!(message["body"], "are you there?");
+    assert_eq!(message["direction"], "inbound");
+    assert_eq!(message["contact"], "447700900555");
+    assert_eq!(
+        result["structuredContent"]["next"]["sinceId"], message["id"],
+        "next continues after the message returned"
+    );
+    assert!(took < WAKE_BOUND, "woke {took:?} after the delivery");
+    client.finish();
+}
+
+#[test]
+fn wakes_within_a_second_of_a_delivery_written_by_a_serve_process() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("shared.db");
+    let port = free_port();
+    let serve = wa_mcp_command(&db, "http://127.0.0.1:9")
+        .env("APP_HTTP_PORT", port.to_string())
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let _serve = KillOnDrop(serve);
+    wait_for_health(port);
+    post_text(port, "447700900111", "before the wait");
+    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let next = cursor_now(&mut client);
+    assert!(next["since"].is_string(), "the seed is visible: {next}");
+
+    let (result, took) = wait_across_a_delivery(&mut client, port, &next, "from the daemon");
+    assert_eq!(only_message(&result)["body"], "from the daemon");
+    assert!(took < WAKE_BOUND, "woke {took:?} after the delivery");
+    client.finish();
+}
+
+fn wait_for_health(port: u16) {
+    let health = format!("http://127.0.0.1:{port}/health");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ureq::get(&health).call().is_err() {
+        assert!(Instant::now() < deadline, "serve never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn times_out_with_no_messages_and_the_cursor_it_was_given() {
+    let (_dir, db) = seeded_db();
+    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let next = cursor_now(&mut client);
+    let result = client.call("wait_for_messages", wait_args(&next, 1));
+    assert_eq!(result["isError"], false, "{result}");
+    assert_eq!(
+        result["structuredContent"],
+        json!({"messages": [], "next": next, "hasMore": false})
+    );
+    client.finish();
+}
+
+#[test]
+fn without_since_it_waits_from_now_and_its_cursor_continues_without_a_gap() {
+    let (_dir, db) = seeded_db();
+    let port = free_port();
+    let mut cmd = wa_mcp_command(&db, "http://127.0.0.1:9");
+    cmd.env("APP_HTTP_PORT", port.to_string());
+    let mut client = McpClient::spawn(cmd, &["mcp"]);
+    client.initialize();
+    let seeded_at = cursor_now(&mut client)["since"].clone();
+
+    let first = client.call("wait_for_messages", json!({"timeoutSeconds": 1}));
+    let first = &first["structuredContent"];
+    assert_eq!(
+        first["messages"],
+        json!([]),
+        "the message stored before the call is not returned"
+    );
+    let now = first["next"].clone();
+    assert!(now["since"].as_str() >= seeded_at.as_str(), "{now}");
+    assert_eq!(now["sinceId"], Value::Null);
+
+    post_text(port, "447700900222", "between two waits");
+    let second = client.call("wait_for_messages", wait_args(&now, 5));
+    assert_eq!(only_message(&second)["body"], "between two waits");
+    client.finish();
+}
+
+#[test]
+fn an_outbound_row_does_not_wake_it_with_a_result() {
+    let (_dir, db) = seeded_db();
+    let mut meta = mockito::Server::new();
+    let sent = meta
+        .mock("POST", "/v26.0/106540352242922/messages")
+        .with_status(200)
+        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.OUT1"}]}"#)
+        .expect(1)
+        .create();
+    let (mut client, _) = McpClient::start(&db, &meta.url());
+    let next = cursor_now(&mut client);
+    let id = client.send_request(
+        "tools/call",
+        json!({"name": "wait_for_messages", "arguments": wait_args(&next, 2)}),
+    );
+    let out = wa_mcp_command(&db, &meta.url())
+        .args(["send", "--to", "16505551234", "--body", "an answer"])
+        .output()
+        .expect("send runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = client.response_to(id)["result"].clone();
+    assert_eq!(
+        result["structuredContent"],
+        json!({"messages": [], "next": next, "hasMore": false}),
+        "the outbound row is not a message received"
+    );
+    sent.assert();
+    let outbound: i64 = rusqlite::Connection::open(&db)
+        .expect("db")
+        .query_row(
+            "SELECT count(*) FROM messages WHERE direction = 'outbound'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(outbound, 1, "the send was stored during the wait");
+    client.finish();
+}
+
+#[test]
+fn bad_arguments_are_tool_errors_a_model_can_act_on() {
+    let (_dir, db) = seeded_db();
+    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    for (args, hint) in [
+        (json!({"timeoutSeconds": 0}), "timeoutSeconds"),
+        (json!({"timeoutSeconds": 61}), "timeoutSeconds"),
+        (json!({"since": "wamid.HBgL"}), "ISO-8601"),
+        (json!({"sinceId": "abc"}), "`sinceId` needs `since`"),
+        (json!({"contact": "not a number"}), "contact"),
+    ] {
+        let result = client.call("wait_for_messages", args.clone());
+        assert_eq!(result["isError"], true, "{args}");
+        let text = result["content"][0]["text"].as_str().expect("text");
+        assert!(text.contains(hint), "{args}: {text}");
+    }
+    let listed = client.request("tools/list", json!({}));
+    let tool = listed["result"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .find(|t| t["name"] == "wait_for_messages")
+        .expect("listed")
+        .clone();
+    assert_eq!(tool["annotations"]["readOnlyHint"], true);
+    assert_eq!(
+        tool["inputSchema"]["properties"]["timeoutSeconds"]["maximum"],
+        60
+    );
+    assert_eq!(tool["outputSchema"]["type"], "object");
+    client.finish();
+}
+
+#[test]
+fn a_cancelled_wait_ends_at_once() {
+    let (_dir, db) = seeded_db();
+    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let next = cursor_now(&mut client);
+    let id = client.send_request(
+        "tools/call",
+        json!({"name": "wait_for_messages", "arguments": wait_args(&next, 60)}),
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    client.notify(
+        "notifications/cancelled",
+        json!({"requestId": id, "reason": "user stopped waiting"}),
+    );
+    // Well inside the 60 s the wait would otherwise take.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !client
+        .stderr_so_far()
+        .contains("wait_for_messages_cancelled")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the wait ignored its cancellation"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ping = client.request("ping", json!({}));
+    assert!(ping.get("error").is_none(), "{ping}");
+    client.finish();
+}
