@@ -194,3 +194,72 @@ fn the_claude_desktop_snippet_is_json_and_names_the_binary() {
         "the README carries the same snippet"
     );
 }
+
+/// Kills and reaps a child when the test ends, passed or not.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn simulate(db: &std::path::Path, port: u16, from: &str, text: &str) {
+    let out = wa_mcp(db, port)
+        .args(["simulate", "inbound", "--from", from, "--text", text])
+        .output()
+        .expect("simulate runs");
+    assert!(
+        out.status.success(),
+        "simulate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn messages_follow_prints_what_another_process_stores_while_it_waits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let port = free_port();
+    let mut serve = wa_mcp(&db, port)
+        .arg("serve")
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    wait_for_health(port, &mut serve);
+    let _serve = Reaped(serve);
+    simulate(&db, port, "+44 7700 900123", "before the follow started");
+
+    let mut follow = wa_mcp(&db, port)
+        .args(["messages", "--follow"])
+        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("messages --follow starts");
+    let stdout = follow.stdout.take().expect("stdout");
+    let _follow = Reaped(follow);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let next_line = || {
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("messages --follow printed a line")
+    };
+    assert!(next_line().contains("before the follow started"));
+
+    // Written by two other processes (simulate posts, serve commits) while it waits.
+    simulate(&db, port, "+1 650 555 1234", "after the follow started");
+    let line = next_line();
+    assert!(line.contains("after the follow started"), "{line}");
+    assert!(
+        line.contains("16505551234") && line.contains("inbound"),
+        "{line}"
+    );
+}

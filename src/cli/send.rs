@@ -95,6 +95,9 @@ pub fn messages(config: &Config, args: &MessagesArgs) -> Result<ExitCode, CliErr
         .build()?;
     runtime.block_on(async {
         let messaging = messaging(config)?;
+        // Subscribed before the first page, so a commit between a page and the wait
+        // below is never missed: it marks the signal changed and the wait returns at once.
+        let mut commits = messaging.store().subscribe_commits();
         let mut since = args.since.clone();
         let mut since_id = None;
         loop {
@@ -117,7 +120,13 @@ pub fn messages(config: &Config, args: &MessagesArgs) -> Result<ExitCode, CliErr
                 if !args.follow {
                     return Ok(ExitCode::SUCCESS);
                 }
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                // Woken by any commit to the file, this process's or another's (a
+                // `serve` daemon); the timeout only bounds a missed signal.
+                let woke = tokio::time::timeout(Duration::from_secs(5), commits.changed()).await;
+                if matches!(woke, Ok(Err(_))) {
+                    // The signal is gone (the store is closing): poll instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
             }
         }
     })
