@@ -127,14 +127,7 @@ impl WhatsAppServer {
             .get_messages(query)
             .await
             .map_err(|e| e.to_string())?;
-        let reactions = self
-            .messaging
-            .reactions_on(&page.messages)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Json(
-            GetMessagesResult::from(page).with_reactions(reactions),
-        ))
+        self.page_result(page).await
     }
 
     /// Mark a message you received as read (the sender sees blue ticks).
@@ -157,6 +150,23 @@ impl WhatsAppServer {
             .await
             .map(|()| Json(MarkReadResult { success: true }))
             .map_err(|e| e.to_string())
+    }
+}
+
+impl WhatsAppServer {
+    /// A page of messages as the tools return it, each with its current reactions.
+    async fn page_result(
+        &self,
+        page: crate::messaging::MessagePage,
+    ) -> Result<Json<GetMessagesResult>, String> {
+        let reactions = self
+            .messaging
+            .reactions_on(&page.messages)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Json(
+            GetMessagesResult::from(page).with_reactions(reactions),
+        ))
     }
 }
 

@@ -68,13 +68,6 @@ impl WhatsAppServer {
             .await
             .map_err(|e| e.to_string())?;
         // The same shape as get_messages, reactions on each message included.
-        let reactions = self
-            .messaging
-            .reactions_on(&page.messages)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Json(
-            GetMessagesResult::from(page).with_reactions(reactions),
-        ))
+        self.page_result(page).await
     }
 }
