@@ -510,6 +510,31 @@ async fn the_token_is_not_sent_to_a_plain_http_host_other_than_the_graph_api() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_token_is_not_sent_to_an_https_host_that_is_not_meta() {
+    let mut server = Server::new_async().await;
+    for url in [
+        format!("https://attacker.example{DOWNLOAD_PATH}?hash={URL_HASH}"),
+        format!("https://lookaside.fbsbx.com.attacker.example{DOWNLOAD_PATH}?hash={URL_HASH}"),
+        format!("https://lookaside.fbsbx.com@attacker.example{DOWNLOAD_PATH}?hash={URL_HASH}"),
+    ] {
+        let body = json!({"url": url, "mime_type": "image/jpeg", "id": MEDIA_ID}).to_string();
+        let info = mock_info(&mut server, body, 1).await;
+        let f = Fixture::new(&server.url(), Some(TOKEN));
+
+        let err = f
+            .messaging
+            .get_media(IMAGE_WAMID)
+            .await
+            .expect_err("refused");
+        let text = err.to_string();
+        assert!(text.contains("the token was not sent"), "{url}: {text}");
+        assert!(!text.contains(URL_HASH), "{text}");
+        assert!(f.media_files().is_empty());
+        info.remove_async().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_download_answered_503_is_retried() {
     let mut server = Server::new_async().await;
     let body = info_body(&server, IMAGE_SHA256_HEX, json!(3000));
