@@ -238,6 +238,42 @@ async fn a_deleted_or_altered_cache_file_is_downloaded_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_symlink_in_place_of_the_saved_file_is_never_followed() {
+    let mut server = Server::new_async().await;
+    let body = info_body(&server, IMAGE_SHA256_HEX, json!(3000));
+    let info = mock_info(&mut server, body, 2).await;
+    let download = mock_download(&mut server, image_bytes(), 2).await;
+    let f = Fixture::new(&server.url(), Some(TOKEN));
+    let first = f
+        .messaging
+        .get_media(IMAGE_WAMID)
+        .await
+        .expect("downloaded");
+    // Someone swaps the saved file for a link to a file elsewhere with the same bytes.
+    let outside = f._dir.path().join("elsewhere.jpg");
+    std::fs::write(&outside, image_bytes()).expect("outside file");
+    std::fs::remove_file(&first.path).expect("removed");
+    std::os::unix::fs::symlink(&outside, &first.path).expect("linked");
+
+    let again = f
+        .messaging
+        .get_media(IMAGE_WAMID)
+        .await
+        .expect("downloaded again");
+    assert_saved_image(&f, &again);
+    let kind = std::fs::symlink_metadata(&again.path)
+        .expect("meta")
+        .file_type();
+    assert!(
+        kind.is_file() && !kind.is_symlink(),
+        "a regular file replaced the link"
+    );
+    assert_eq!(std::fs::read(&outside).expect("outside"), image_bytes());
+    info.assert_async().await;
+    download.assert_async().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_file_whose_sha256_differs_from_meta_is_refused_and_not_kept() {
     let mut server = Server::new_async().await;
     let wrong = "0".repeat(64);
