@@ -274,6 +274,60 @@ async fn a_symlink_in_place_of_the_saved_file_is_never_followed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn concurrent_calls_for_one_message_all_get_the_one_whole_file() {
+    let mut server = Server::new_async().await;
+    let body = info_body(&server, IMAGE_SHA256_HEX, json!(3000));
+    let info = server
+        .mock("GET", INFO_PATH)
+        .with_status(200)
+        .with_body(body)
+        .expect_at_least(1)
+        .expect_at_most(4)
+        .create_async()
+        .await;
+    let download = server
+        .mock("GET", DOWNLOAD_PATH)
+        .match_query(Matcher::Any)
+        .with_status(200)
+        .with_body(image_bytes())
+        .expect_at_least(1)
+        .expect_at_most(4)
+        .create_async()
+        .await;
+    let f = Fixture::new(&server.url(), Some(TOKEN));
+
+    let calls = (0..4).map(|_| {
+        let messaging = f.messaging.clone();
+        async move { messaging.get_media(IMAGE_WAMID).await }
+    });
+    for result in futures_join_all(calls).await {
+        assert_saved_image(&f, &result.expect("every call gets the file"));
+    }
+    assert_eq!(
+        f.media_files(),
+        vec![format!("{MEDIA_ID}.jpg")],
+        "no temp file left"
+    );
+    assert_eq!(f.saved_rows(), 1);
+    info.assert_async().await;
+    download.assert_async().await;
+}
+
+/// Runs the futures at once on the test's runtime and returns their outputs in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_file_whose_sha256_differs_from_meta_is_refused_and_not_kept() {
     let mut server = Server::new_async().await;
     let wrong = "0".repeat(64);
