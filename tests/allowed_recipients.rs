@@ -184,6 +184,14 @@ fn a_reaction_to_a_message_exchanged_with_a_stranger_is_refused_too() {
         json!({"messageId": "wamid.ANY", "emoji": "👍"}),
     );
     assert!(error_text(&reacted).contains("WA_ALLOWED_RECIPIENTS"));
+    // A contact row and an outbound message do not make them someone who wrote to us.
+    let texted = client.call("send_message", json!({"to": STRANGER, "body": "again"}));
+    assert!(error_text(&texted).contains("WA_ALLOWED_RECIPIENTS"));
+    let template = client.call(
+        "send_template",
+        json!({"to": "33612345678", "name": "hello_world", "language": "en_US"}),
+    );
+    assert!(error_text(&template).contains("WA_ALLOWED_RECIPIENTS"));
     none.assert();
     assert_eq!(outbound_rows(&db), 1);
     client.finish();

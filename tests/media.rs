@@ -238,6 +238,96 @@ async fn a_deleted_or_altered_cache_file_is_downloaded_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_symlink_in_place_of_the_saved_file_is_never_followed() {
+    let mut server = Server::new_async().await;
+    let body = info_body(&server, IMAGE_SHA256_HEX, json!(3000));
+    let info = mock_info(&mut server, body, 2).await;
+    let download = mock_download(&mut server, image_bytes(), 2).await;
+    let f = Fixture::new(&server.url(), Some(TOKEN));
+    let first = f
+        .messaging
+        .get_media(IMAGE_WAMID)
+        .await
+        .expect("downloaded");
+    // Someone swaps the saved file for a link to a file elsewhere with the same bytes.
+    let outside = f._dir.path().join("elsewhere.jpg");
+    std::fs::write(&outside, image_bytes()).expect("outside file");
+    std::fs::remove_file(&first.path).expect("removed");
+    std::os::unix::fs::symlink(&outside, &first.path).expect("linked");
+
+    let again = f
+        .messaging
+        .get_media(IMAGE_WAMID)
+        .await
+        .expect("downloaded again");
+    assert_saved_image(&f, &again);
+    let kind = std::fs::symlink_metadata(&again.path)
+        .expect("meta")
+        .file_type();
+    assert!(
+        kind.is_file() && !kind.is_symlink(),
+        "a regular file replaced the link"
+    );
+    assert_eq!(std::fs::read(&outside).expect("outside"), image_bytes());
+    info.assert_async().await;
+    download.assert_async().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_calls_for_one_message_all_get_the_one_whole_file() {
+    let mut server = Server::new_async().await;
+    let body = info_body(&server, IMAGE_SHA256_HEX, json!(3000));
+    let info = server
+        .mock("GET", INFO_PATH)
+        .with_status(200)
+        .with_body(body)
+        .expect_at_least(1)
+        .expect_at_most(4)
+        .create_async()
+        .await;
+    let download = server
+        .mock("GET", DOWNLOAD_PATH)
+        .match_query(Matcher::Any)
+        .with_status(200)
+        .with_body(image_bytes())
+        .expect_at_least(1)
+        .expect_at_most(4)
+        .create_async()
+        .await;
+    let f = Fixture::new(&server.url(), Some(TOKEN));
+
+    let calls = (0..4).map(|_| {
+        let messaging = f.messaging.clone();
+        async move { messaging.get_media(IMAGE_WAMID).await }
+    });
+    for result in futures_join_all(calls).await {
+        assert_saved_image(&f, &result.expect("every call gets the file"));
+    }
+    assert_eq!(
+        f.media_files(),
+        vec![format!("{MEDIA_ID}.jpg")],
+        "no temp file left"
+    );
+    assert_eq!(f.saved_rows(), 1);
+    info.assert_async().await;
+    download.assert_async().await;
+}
+
+/// Runs the futures at once on the test's runtime and returns their outputs in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_file_whose_sha256_differs_from_meta_is_refused_and_not_kept() {
     let mut server = Server::new_async().await;
     let wrong = "0".repeat(64);
@@ -507,6 +597,31 @@ async fn the_token_is_not_sent_to_a_plain_http_host_other_than_the_graph_api() {
         "{text}"
     );
     assert!(f.media_files().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_is_not_sent_to_an_https_host_that_is_not_meta() {
+    let mut server = Server::new_async().await;
+    for url in [
+        format!("https://attacker.example{DOWNLOAD_PATH}?hash={URL_HASH}"),
+        format!("https://lookaside.fbsbx.com.attacker.example{DOWNLOAD_PATH}?hash={URL_HASH}"),
+        format!("https://lookaside.fbsbx.com@attacker.example{DOWNLOAD_PATH}?hash={URL_HASH}"),
+    ] {
+        let body = json!({"url": url, "mime_type": "image/jpeg", "id": MEDIA_ID}).to_string();
+        let info = mock_info(&mut server, body, 1).await;
+        let f = Fixture::new(&server.url(), Some(TOKEN));
+
+        let err = f
+            .messaging
+            .get_media(IMAGE_WAMID)
+            .await
+            .expect_err("refused");
+        let text = err.to_string();
+        assert!(text.contains("the token was not sent"), "{url}: {text}");
+        assert!(!text.contains(URL_HASH), "{text}");
+        assert!(f.media_files().is_empty());
+        info.remove_async().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

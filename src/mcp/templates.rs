@@ -31,7 +31,7 @@ pub struct SendTemplateParams {
     #[schemars(with = "String")]
     pub phone_number_id: Option<String>,
     /// Any unique string. Calling again with the same key returns the first call's
-    /// result and sends nothing.
+    /// result and sends nothing. A key already used for a different message is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String")]
     pub idempotency_key: Option<String>,

@@ -32,6 +32,7 @@ pub struct SendMessageParams {
     pub preview_url: bool,
     /// Any unique string. Calling again with the same key returns the first call's
     /// result and sends nothing: use it so a retried call never texts someone twice.
+    /// A key already used for a different message is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String")]
     pub idempotency_key: Option<String>,

@@ -50,16 +50,33 @@ pub struct Reaction {
 
 fn validate_emoji(emoji: &str) -> Result<(), MessagingError> {
     let chars = emoji.chars().count();
-    let wordy = emoji
-        .chars()
-        .any(|c| c.is_ascii_alphanumeric() || c.is_whitespace());
-    if chars > MAX_EMOJI_CHARS || wordy {
+    if chars > MAX_EMOJI_CHARS || is_wordy(emoji) {
         return Err(MessagingError::InvalidInput(format!(
             "`emoji` must be one emoji such as \"👍\" or \"❤️\" (or \"\" to remove your \
              reaction); got {emoji:?}"
         )));
     }
     Ok(())
+}
+
+/// True when `emoji` holds a letter, a digit or a space, other than the digit of a
+/// keycap emoji ("1️⃣" is `1`, an optional U+FE0F, then U+20E3).
+fn is_wordy(emoji: &str) -> bool {
+    let chars: Vec<char> = emoji.chars().collect();
+    chars.iter().enumerate().any(|(i, c)| {
+        if c.is_whitespace() || c.is_ascii_alphabetic() {
+            return true;
+        }
+        if !c.is_ascii_digit() {
+            return false;
+        }
+        let keycap = match chars.get(i + 1) {
+            Some('\u{FE0F}') => chars.get(i + 2) == Some(&'\u{20E3}'),
+            Some('\u{20E3}') => true,
+            _ => false,
+        };
+        !keycap
+    })
 }
 
 /// The current reactions per target wamid from reaction rows in `created_at` order.
@@ -241,5 +258,13 @@ mod tests {
         assert!(validate_emoji("").is_ok());
         assert!(validate_emoji("thumbs up").is_err());
         assert!(validate_emoji(":+1:").is_err());
+        assert!(validate_emoji("1\u{FE0F}\u{20E3}").is_ok(), "keycap one");
+        assert!(validate_emoji("7\u{20E3}").is_ok(), "keycap seven");
+        assert!(
+            validate_emoji("#\u{FE0F}\u{20E3}").is_ok(),
+            "keycap number sign"
+        );
+        assert!(validate_emoji("10").is_err());
+        assert!(validate_emoji("1\u{FE0F}").is_err());
     }
 }

@@ -136,6 +136,7 @@ impl Messaging {
             .await?
         {
             BeginSend::Replay(row) => return replay(&row),
+            BeginSend::KeyReused(row) => return Err(key_reused(&row)),
             BeginSend::New(row) => row,
         };
         let meta = self.meta.clone();
@@ -199,4 +200,18 @@ fn replay(row: &MessageRow) -> Result<SendResult, MessagingError> {
         )));
     }
     Ok(SendResult::from(row))
+}
+
+/// The error for an idempotency key passed again with a different message.
+fn key_reused(row: &MessageRow) -> MessagingError {
+    tracing::warn!(id = %row.id, "idempotency_key_reused_for_another_message");
+    MessagingError::InvalidInput(format!(
+        "this idempotencyKey was already used for a different message (message id {}, a {} \
+         to {}, status {}); nothing was sent. A key names one message: to send this one, \
+         use a new key.",
+        row.id,
+        row.kind,
+        row.contact.as_deref().unwrap_or("unknown"),
+        row.status
+    ))
 }

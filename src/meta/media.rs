@@ -5,8 +5,8 @@
 //!
 //! Both steps are idempotent and retried like every other Graph API read. The download
 //! URL is a capability (anyone holding it, with the token, gets the file), so it is never
-//! logged beyond its host, and the token is only sent over HTTPS or to the configured
-//! Graph API host itself (a test server).
+//! logged beyond its host, and the token is only sent over HTTPS to a Meta host (see
+//! [`META_MEDIA_DOMAINS`]) or to the configured Graph API host itself (a test server).
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -148,20 +148,21 @@ impl MetaClient {
         Ok(copied)
     }
 
-    /// The token goes only over HTTPS, or to the configured Graph API host (tests).
+    /// The token goes only over HTTPS to a Meta host, or to the configured Graph API
+    /// host (tests).
     fn check_download_url(&self, url: &str) -> Result<(), MetaError> {
         let base = &self.inner.base_url;
         let same_host = url
             .strip_prefix(base.as_str())
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-        if url.starts_with("https://") || same_host {
+        if is_meta_https_url(url) || same_host {
             return Ok(());
         }
         Err(MetaError::InvalidResponse {
             status: 200,
             detail: format!(
-                "the media download URL (host {}) is neither HTTPS nor the Graph API host; \
-                 the token was not sent",
+                "the media download URL (host {}) is neither a Meta HTTPS host nor the Graph \
+                 API host; the token was not sent",
                 url_host(url)
             ),
         })
@@ -233,6 +234,39 @@ impl MetaClient {
             retry += 1;
         }
     }
+}
+
+/// The domains (and their subdomains) Meta serves media downloads from; the bearer
+/// token is sent to no other HTTPS host. Meta's download URLs are on
+/// `lookaside.fbsbx.com`; the others are Meta's own CDN and API domains.
+pub const META_MEDIA_DOMAINS: &[&str] = &[
+    "fbsbx.com",
+    "facebook.com",
+    "fbcdn.net",
+    "whatsapp.net",
+    "whatsapp.com",
+];
+
+/// True for an `https` URL, without user-info, whose host is one of
+/// [`META_MEDIA_DOMAINS`] or a subdomain of one. The URL is parsed as the HTTP client
+/// parses it, so the host checked is the host connected to.
+fn is_meta_https_url(url: &str) -> bool {
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else {
+        return false;
+    };
+    let Some(authority) = uri.authority() else {
+        return false;
+    };
+    if uri.scheme_str() != Some("https") || authority.as_str().contains('@') {
+        return false;
+    }
+    let host = authority.host().trim_end_matches('.').to_ascii_lowercase();
+    META_MEDIA_DOMAINS.iter().any(|domain| {
+        host == *domain
+            || host
+                .strip_suffix(domain)
+                .is_some_and(|sub| sub.ends_with('.'))
+    })
 }
 
 /// What a non-2xx download answer means: the error, Meta's `Retry-After`, and whether
@@ -343,6 +377,31 @@ mod tests {
     fn debug_never_shows_the_download_url() {
         let info = parse_media_info(r#"{"url":"https://host/secret-capability"}"#).expect("ok");
         assert!(!format!("{info:?}").contains("secret-capability"));
+    }
+
+    #[test]
+    fn the_token_goes_only_to_meta_hosts_over_https() {
+        for url in [
+            "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1&hash=2",
+            "https://LOOKASIDE.FBSBX.COM./x",
+            "https://scontent.xx.fbcdn.net:443/v/t61",
+            "https://fbsbx.com/x",
+        ] {
+            assert!(is_meta_https_url(url), "{url}");
+        }
+        for url in [
+            "http://lookaside.fbsbx.com/x",
+            "https://attacker.example/x",
+            "https://lookaside.fbsbx.com.attacker.example/x",
+            "https://evilfbsbx.com/x",
+            "https://lookaside.fbsbx.com@attacker.example/x",
+            "https://user:pw@lookaside.fbsbx.com/x",
+            "https://lookaside.fbsbx.com\\@attacker.example/x",
+            "lookaside.fbsbx.com/x",
+            "",
+        ] {
+            assert!(!is_meta_https_url(url), "{url}");
+        }
     }
 
     #[test]

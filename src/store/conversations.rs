@@ -4,8 +4,9 @@
 //! `contacts.last_message_at` (kept by triggers of migration V4 on every insert into
 //! `messages` and every move of a message to another contact) orders the page through
 //! the index `contacts_by_last_message`; each listed contact then costs one index seek
-//! for its newest message and one index range for its unread count, so a page costs
-//! the same with a million messages as with ten.
+//! for its newest message and one index range over its unread messages only, so read
+//! messages, however many, cost nothing. With `unread_only`, each newer contact with
+//! nothing unread costs one index probe before it is skipped.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 

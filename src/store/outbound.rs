@@ -35,6 +35,9 @@ pub enum BeginSend {
     New(MessageRow),
     /// The idempotency key was used before: this is that call's row; send nothing.
     Replay(MessageRow),
+    /// The idempotency key was used before for a different message (another recipient,
+    /// kind or text): this is that row; send nothing and say so.
+    KeyReused(MessageRow),
 }
 
 /// How a send ended.
@@ -54,10 +57,18 @@ pub enum SendOutcome {
 }
 
 /// Inserts the `pending` row of a send, or returns the row an earlier call with the
-/// same idempotency key made.
+/// same idempotency key made: as a replay when it is the same message (same kind,
+/// text and recipient, however the recipient is written), else as a reused key.
 pub fn begin_send(ctx: &mut WriteCtx<'_>, new: &NewOutbound) -> Result<BeginSend, StoreError> {
     if let Some(row) = find_by_idempotency_key(ctx, new.idempotency_key.as_deref())? {
-        return Ok(BeginSend::Replay(row));
+        let same = row.kind == new.kind
+            && row.body == new.body
+            && is_recipient(ctx, row.contact.as_deref(), &new.recipient)?;
+        return Ok(if same {
+            BeginSend::Replay(row)
+        } else {
+            BeginSend::KeyReused(row)
+        });
     }
     let contact = upsert_contact(ctx, &new.recipient)?;
     let id = Uuid::now_v7().to_string();
@@ -93,6 +104,32 @@ fn find_by_idempotency_key(
     Ok(ctx
         .row(&sql, params![CLIENT_ID, key], message_row)
         .optional()?)
+}
+
+/// Whether the contact keyed `contact` is the recipient `seen` (by phone or BSUID).
+fn is_recipient(
+    ctx: &WriteCtx<'_>,
+    contact: Option<&str>,
+    seen: &ContactSeen,
+) -> Result<bool, StoreError> {
+    let Some(contact) = contact else {
+        return Ok(false);
+    };
+    for identity in [seen.wa_id.as_deref(), seen.user_id.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        let known: bool = ctx.row(
+            "SELECT ?2 = ?1 OR EXISTS (
+                 SELECT 1 FROM contacts WHERE wa_id = ?1 AND (wa_id = ?2 OR user_id = ?2))",
+            params![contact, identity],
+            |r| r.get(0),
+        )?;
+        if known {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn message_by_id(ctx: &WriteCtx<'_>, id: &str) -> Result<MessageRow, StoreError> {
