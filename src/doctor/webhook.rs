@@ -103,10 +103,11 @@ fn url_check(url: &str) -> Check {
             format!("give the full URL, e.g. https://<your tunnel host>{WEBHOOK_PATH}"),
         );
     }
+    // wa-mcp routes the exact path, so `/webhook/meta/` would be a 404 to Meta.
     let path_ok = url
         .split(['?', '#'])
         .next()
-        .is_some_and(|u| u.trim_end_matches('/').ends_with(WEBHOOK_PATH));
+        .is_some_and(|u| u.ends_with(WEBHOOK_PATH));
     if !path_ok {
         return Check::warn(
             NAME,
@@ -293,6 +294,15 @@ mod tests {
             Outcome::Pass
         );
         assert_eq!(url_check("https://a.example/").outcome, Outcome::Warn);
+        assert_eq!(
+            url_check("https://a.example/webhook/meta/").outcome,
+            Outcome::Warn,
+            "the listener does not answer the path with a trailing slash"
+        );
+        assert_eq!(
+            url_check("https://a.example/webhook/meta?x=1").outcome,
+            Outcome::Pass
+        );
         assert_eq!(url_check("a.example/webhook/meta").outcome, Outcome::Fail);
         assert_eq!(url_check("ht!tp://x y/webhook/meta").outcome, Outcome::Fail);
         assert_eq!(
