@@ -191,7 +191,11 @@ fn the_claude_desktop_snippet_is_json_and_names_the_binary() {
         "the command must be the binary's absolute path, got {command:?}"
     );
     assert_eq!(server["args"], serde_json::json!(["mcp"]));
-    for doc in ["README.md", "packaging/README.md", "docs/guides/meta-setup.md"] {
+    for doc in [
+        "README.md",
+        "packaging/README.md",
+        "docs/guides/meta-setup.md",
+    ] {
         let text =
             std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc))
                 .expect("doc");

@@ -311,7 +311,10 @@ fn a_body_kept_as_lossy_text_is_recovered_once_when_that_text_is_json() {
         .into_iter()
         .flat_map(|b| if b == b'?' { vec![0xff] } else { vec![b] })
         .collect::<Vec<u8>>();
-    assert!(body.contains(&0xff), "the fixture's text has a '?' to spoil");
+    assert!(
+        body.contains(&0xff),
+        "the fixture's text has a '?' to spoil"
+    );
     let first = store
         .commit_delivery_blocking(prepare_delivery(&body, "lossy".into(), 0))
         .expect("stored");
