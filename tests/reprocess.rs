@@ -371,3 +371,29 @@ fn a_lexically_redacted_body_stays_failed_and_unchanged_however_often_reprocesse
         assert_eq!(payload(&db), kept, "the kept payload is never rewritten");
     }
 }
+
+#[test]
+fn an_ignored_delivery_stays_ignored_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    let body = serde_json::to_vec(&fixture_json(
+        "message_template_status_update_approved.json",
+    ))
+    .expect("json");
+    let first = store
+        .commit_delivery_blocking(prepare_delivery(&body, "ignored".into(), 0))
+        .expect("stored");
+    assert_eq!(first.outcome, Outcome::Ignored);
+    let contacts = || count(&db, "SELECT count(*) FROM contacts");
+    let before = (rows(&db), contacts());
+    for _ in 0..2 {
+        let report = reprocess_delivery(&store, first.event_id)
+            .expect("ran")
+            .expect("found");
+        assert_eq!(report.outcome_before, "ignored");
+        assert_eq!(report.outcome, Outcome::Ignored);
+        assert_eq!((rows(&db), contacts()), before);
+        assert_eq!(event(&db, first.event_id), ("ignored".into(), None, 0, 0));
+    }
+}
