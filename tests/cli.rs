@@ -184,15 +184,26 @@ fn the_claude_desktop_snippet_is_json_and_names_the_binary() {
     let snippet: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("snippet")).expect("valid JSON");
     let server = &snippet["mcpServers"]["whatsapp"];
-    assert_eq!(server["command"], "wa-mcp");
-    assert_eq!(server["args"], serde_json::json!(["mcp"]));
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .expect("README");
+    // Claude Desktop starts servers without the user's shell PATH: a bare name is not found.
+    let command = server["command"].as_str().expect("command is a string");
     assert!(
-        readme.contains("\"command\": \"wa-mcp\""),
-        "the README carries the same snippet"
+        command.starts_with('/') && command.ends_with("/wa-mcp"),
+        "the command must be the binary's absolute path, got {command:?}"
     );
+    assert_eq!(server["args"], serde_json::json!(["mcp"]));
+    for doc in [
+        "README.md",
+        "packaging/README.md",
+        "docs/guides/meta-setup.md",
+    ] {
+        let text =
+            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc))
+                .expect("doc");
+        assert!(
+            text.contains(&format!("\"command\": \"{command}\"")),
+            "{doc} carries the same snippet"
+        );
+    }
 }
 
 /// Kills and reaps a child when the test ends, passed or not.

@@ -265,6 +265,55 @@ fn online_an_unsubscribed_app_fails_and_prints_the_call_that_fixes_it() {
     assert_no_secret(&out);
 }
 
+#[test]
+fn online_a_meta_outage_is_not_reported_as_a_wrong_id() {
+    let setup = Setup::new();
+    setup.migrate();
+    let mut server = Server::new();
+    let app = server
+        .mock("GET", "/v26.0/app")
+        .match_query(Matcher::Any)
+        .with_body(format!(r#"{{"id":"{APP_ID}","name":"Jaspers Market"}}"#))
+        .create();
+    // Meta's own envelope on a 503, then a bare 502 from something in between.
+    let number = server
+        .mock("GET", format!("/v26.0/{PHONE_NUMBER_ID}").as_str())
+        .match_query(Matcher::Any)
+        .with_status(503)
+        .with_body(r#"{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2,"fbtrace_id":"A1"}}"#)
+        .expect(2)
+        .create();
+    let apps = server
+        .mock("GET", format!("/v26.0/{WABA_ID}/subscribed_apps").as_str())
+        .with_status(502)
+        .with_body("<html>Bad Gateway</html>")
+        .expect(2)
+        .create();
+    let out = setup
+        .wa_mcp()
+        .env("WA_GRAPH_BASE_URL", server.url())
+        .args(["doctor", "--online"])
+        .output()
+        .expect("doctor runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    app.assert();
+    number.assert();
+    apps.assert();
+    for name in ["phone number", "webhook subscription"] {
+        let check = line(&stdout, name);
+        assert!(check.starts_with("FAIL"), "{check}");
+        assert!(check.contains("try again"), "{check}");
+        for wrong in ["does not know", "check WA_BUSINESS_ACCOUNT_ID"] {
+            assert!(
+                !check.contains(wrong),
+                "an outage blamed on the id: {check}"
+            );
+        }
+    }
+    assert_no_secret(&out);
+}
+
 /// `wa-mcp serve` on the setup's port with `app_secret`, once `/health` answers.
 fn serve(setup: &Setup, app_secret: &str) -> Child {
     let mut child = setup

@@ -298,3 +298,102 @@ fn events_without_a_subcommand_still_lists_the_log() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_body_kept_as_lossy_text_is_recovered_once_when_that_text_is_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    // A byte that is not UTF-8 inside the text: serde_json refuses the body, so it is
+    // kept as lossy text, which is JSON again (U+FFFD in place of the byte).
+    let body = serde_json::to_vec(&fixture_json("inbound_text.json"))
+        .expect("json")
+        .into_iter()
+        .flat_map(|b| if b == b'?' { vec![0xff] } else { vec![b] })
+        .collect::<Vec<u8>>();
+    assert!(
+        body.contains(&0xff),
+        "the fixture's text has a '?' to spoil"
+    );
+    let first = store
+        .commit_delivery_blocking(prepare_delivery(&body, "lossy".into(), 0))
+        .expect("stored");
+    assert_eq!(first.outcome, Outcome::Failed);
+    for run in 0..2 {
+        let report = reprocess_delivery(&store, first.event_id)
+            .expect("ran")
+            .expect("found");
+        assert_eq!(report.outcome, Outcome::Processed, "run {run}");
+        assert_eq!(rows(&db), (1, 0, 1, 1), "run {run}");
+    }
+    let stored: String = Connection::open(&db)
+        .expect("db")
+        .query_row("SELECT body FROM messages", [], |r| r.get(0))
+        .expect("body");
+    assert!(stored.contains('\u{fffd}'), "{stored}");
+}
+
+#[test]
+fn a_lexically_redacted_body_stays_failed_and_unchanged_however_often_reprocessed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    // A lone surrogate: serde_json refuses it, so the body is kept as lexically redacted
+    // text, with the secret-looking value gone.
+    let text = serde_json::to_string(&fixture_json("inbound_text.json")).expect("json");
+    let body = format!(
+        r#"{{"access_token":"EAAG-secret-value","x":"\ud800",{}"#,
+        &text[1..]
+    );
+    let first = store
+        .commit_delivery_blocking(prepare_delivery(body.as_bytes(), "lexical".into(), 0))
+        .expect("stored");
+    assert_eq!(first.outcome, Outcome::Failed);
+    let payload = |db: &Path| -> String {
+        Connection::open(db)
+            .expect("db")
+            .query_row(
+                "SELECT payload FROM webhook_events WHERE id = ?1",
+                [first.event_id],
+                |r| r.get(0),
+            )
+            .expect("payload")
+    };
+    let kept = payload(&db);
+    assert!(!kept.contains("EAAG-secret-value"), "{kept}");
+    for _ in 0..2 {
+        let report = reprocess_delivery(&store, first.event_id)
+            .expect("ran")
+            .expect("found");
+        assert_eq!(report.outcome, Outcome::Failed);
+        assert!(report.error.is_some_and(|e| e.contains("not JSON")));
+        assert_eq!(rows(&db), (0, 0, 0, 1));
+        assert_eq!(payload(&db), kept, "the kept payload is never rewritten");
+    }
+}
+
+#[test]
+fn an_ignored_delivery_stays_ignored_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    let body = serde_json::to_vec(&fixture_json(
+        "message_template_status_update_approved.json",
+    ))
+    .expect("json");
+    let first = store
+        .commit_delivery_blocking(prepare_delivery(&body, "ignored".into(), 0))
+        .expect("stored");
+    assert_eq!(first.outcome, Outcome::Ignored);
+    let contacts = || count(&db, "SELECT count(*) FROM contacts");
+    let before = (rows(&db), contacts());
+    for _ in 0..2 {
+        let report = reprocess_delivery(&store, first.event_id)
+            .expect("ran")
+            .expect("found");
+        assert_eq!(report.outcome_before, "ignored");
+        assert_eq!(report.outcome, Outcome::Ignored);
+        assert_eq!((rows(&db), contacts()), before);
+        assert_eq!(event(&db, first.event_id), ("ignored".into(), None, 0, 0));
+    }
+}

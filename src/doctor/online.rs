@@ -117,6 +117,27 @@ fn is_token_error(e: &MetaError) -> bool {
     matches!(e, MetaError::Api(api) if api.kind == ApiErrorKind::TokenInvalid)
 }
 
+/// Meta could not answer (no connection, a timeout, rate limiting or a 5xx): the call
+/// says nothing about the ids or the token, so no check may blame them.
+fn is_unavailable(e: &MetaError) -> bool {
+    let busy = |status: u16| status == 429 || status >= 500;
+    match e {
+        MetaError::Unreachable { .. } | MetaError::NoAnswer { .. } => true,
+        MetaError::Http { status, .. } => busy(*status),
+        MetaError::Api(api) => busy(api.http_status),
+        _ => false,
+    }
+}
+
+fn meta_unavailable(name: &str, e: &MetaError) -> Check {
+    Check::fail(
+        name,
+        format!("Meta could not answer ({e})"),
+        "an outage or rate limit at Meta, or this machine's network: try again in a few \
+         minutes",
+    )
+}
+
 fn phone_check(client: &MetaClient, id: &str) -> Check {
     const NAME: &str = "phone number";
     match client.phone_number_info(id) {
@@ -144,6 +165,7 @@ fn phone_check(client: &MetaClient, id: &str) -> Check {
         Err(e) if is_token_error(&e) => {
             Check::fail(NAME, format!("the token was refused ({e})"), TOKEN_REMEDY)
         }
+        Err(e) if is_unavailable(&e) => meta_unavailable(NAME, &e),
         Err(e) => Check::fail(
             NAME,
             format!("Meta does not know phone number id {id} for this token ({e})"),
@@ -163,6 +185,7 @@ fn subscription_check(
     const NAME: &str = "webhook subscription";
     let subscribed = match client.subscribed_apps(waba) {
         Ok(list) => list,
+        Err(e) if is_unavailable(&e) => return meta_unavailable(NAME, &e),
         Err(e) => {
             return Check::fail(
                 NAME,

@@ -51,7 +51,8 @@ fn holder_check(name: String, bind: IpAddr, port: u16) -> Check {
             name,
             format!(
                 "in use by a running wa-mcp {version} (its webhook listener; `wa-mcp mcp` \
-                 then runs stdio-only and shares its database)"
+                 then runs stdio-only, and sees that service's messages only if both use the \
+                 same WA_DB_PATH: the system service's database is private to it)"
             ),
         ),
         PortHolder::WaMcp(version) => Check::warn(

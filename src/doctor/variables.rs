@@ -156,7 +156,8 @@ fn base_url_check(url: &str) -> Check {
     )
 }
 
-fn points_at_loopback(url: &str) -> bool {
+/// Whether `url` is `http://` to this machine (`localhost` or a loopback address).
+pub(super) fn points_at_loopback(url: &str) -> bool {
     let rest = url.strip_prefix("http://").unwrap_or("");
     let host = rest.split(['/', '?']).next().unwrap_or("");
     let host = match host.rsplit_once(':') {

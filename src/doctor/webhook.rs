@@ -2,7 +2,8 @@
 //! `/webhook/meta`) probed the way Meta calls it.
 //!
 //! 1. The GET handshake with the configured verify token and a random challenge: it
-//!    passes when the answer is 200 with exactly the challenge.
+//!    passes when the answer is 200 with exactly the challenge. Over plain http it is
+//!    sent only to this machine, so the token never crosses a network unencrypted.
 //! 2. A signed test delivery: a `whatsapp_business_account` delivery whose only change
 //!    has the field `wa_mcp_doctor`, which wa-mcp keeps in its delivery log as `ignored`
 //!    and turns into no message, contact or status. It passes on 200.
@@ -42,13 +43,16 @@ pub fn webhook_checks(config: &Config, url: &str) -> Vec<Check> {
     let probes: [(&str, Probe<'_>); 3] = [
         (
             "handshake",
-            Box::new(|| match &config.webhook_verify_token {
-                Some(token) => handshake_check(&agent, url, token.expose()),
-                None => Ok(Check::skip(
-                    "handshake",
-                    "WA_WEBHOOK_VERIFY_TOKEN is unset (see above)",
-                )),
-            }),
+            Box::new(
+                || match (&config.webhook_verify_token, handshake_in_clear(url)) {
+                    (None, _) => Ok(Check::skip(
+                        "handshake",
+                        "WA_WEBHOOK_VERIFY_TOKEN is unset (see above)",
+                    )),
+                    (Some(_), Some(not_sent)) => Ok(not_sent),
+                    (Some(token), None) => handshake_check(&agent, url, token.expose()),
+                },
+            ),
         ),
         (
             "signed delivery",
@@ -103,10 +107,11 @@ fn url_check(url: &str) -> Check {
             format!("give the full URL, e.g. https://<your tunnel host>{WEBHOOK_PATH}"),
         );
     }
+    // wa-mcp routes the exact path, so `/webhook/meta/` would be a 404 to Meta.
     let path_ok = url
         .split(['?', '#'])
         .next()
-        .is_some_and(|u| u.trim_end_matches('/').ends_with(WEBHOOK_PATH));
+        .is_some_and(|u| u.ends_with(WEBHOOK_PATH));
     if !path_ok {
         return Check::warn(
             NAME,
@@ -122,6 +127,19 @@ fn url_check(url: &str) -> Check {
         );
     }
     Check::pass(NAME, url)
+}
+
+/// The handshake puts the verify token in the query string: over plain http it is sent
+/// only to this machine. For any other host the probe is skipped, and this says why.
+fn handshake_in_clear(url: &str) -> Option<Check> {
+    if url.starts_with("https://") || super::variables::points_at_loopback(url) {
+        return None;
+    }
+    Some(Check::skip(
+        "handshake",
+        "not sent: over plain http it would carry WA_WEBHOOK_VERIFY_TOKEN unencrypted to \
+         another machine; give the tunnel's https URL (Meta only calls https)",
+    ))
 }
 
 fn handshake_check(agent: &ureq::Agent, url: &str, verify_token: &str) -> Result<Check, Check> {
@@ -287,12 +305,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_verify_token_goes_in_clear_only_to_this_machine() {
+        for url in [
+            "http://wa.example/webhook/meta",
+            "http://10.0.0.5:3000/webhook/meta",
+        ] {
+            let check = handshake_in_clear(url).expect("refused");
+            assert_eq!(check.outcome, Outcome::Skip, "{check}");
+            assert!(check.detail.contains("WA_WEBHOOK_VERIFY_TOKEN"), "{check}");
+        }
+        for url in [
+            "https://wa.example/webhook/meta",
+            "http://127.0.0.1:3000/webhook/meta",
+            "http://localhost:3000/webhook/meta",
+            "http://[::1]:3000/webhook/meta",
+        ] {
+            assert_eq!(handshake_in_clear(url), None, "{url}");
+        }
+    }
+
+    #[test]
     fn the_url_must_end_in_the_webhook_path() {
         assert_eq!(
             url_check("https://a.example/webhook/meta").outcome,
             Outcome::Pass
         );
         assert_eq!(url_check("https://a.example/").outcome, Outcome::Warn);
+        assert_eq!(
+            url_check("https://a.example/webhook/meta/").outcome,
+            Outcome::Warn,
+            "the listener does not answer the path with a trailing slash"
+        );
+        assert_eq!(
+            url_check("https://a.example/webhook/meta?x=1").outcome,
+            Outcome::Pass
+        );
         assert_eq!(url_check("a.example/webhook/meta").outcome, Outcome::Fail);
         assert_eq!(url_check("ht!tp://x y/webhook/meta").outcome, Outcome::Fail);
         assert_eq!(
