@@ -1,20 +1,13 @@
 //! The real binary: `serve` in the background, `simulate inbound` against it,
 //! `events`, and a clean exit on SIGTERM.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wa-mcp");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 fn wa_mcp(db: &std::path::Path, port: u16) -> Command {
     let mut cmd = Command::new(BIN);
@@ -47,7 +40,7 @@ fn wait_for_health(port: u16, child: &mut Child) {
 fn simulate_inbound_reaches_serve_and_sigterm_exits_cleanly() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("wa.db");
-    let port = free_port();
+    let port = common::free_port();
     let mut serve = wa_mcp(&db, port)
         .args(["--log-format", "json", "serve"])
         .stderr(Stdio::piped())
@@ -123,7 +116,7 @@ fn simulate_inbound_reaches_serve_and_sigterm_exits_cleanly() {
 #[test]
 fn simulate_without_an_app_secret_names_the_variable() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = wa_mcp(&dir.path().join("wa.db"), free_port())
+    let out = wa_mcp(&dir.path().join("wa.db"), common::free_port())
         .env_remove("WA_APP_SECRET")
         .args([
             "simulate",
@@ -232,7 +225,7 @@ fn simulate(db: &std::path::Path, port: u16, from: &str, text: &str) {
 fn messages_follow_prints_what_another_process_stores_while_it_waits() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("wa.db");
-    let port = free_port();
+    let port = common::free_port();
     let mut serve = wa_mcp(&db, port)
         .arg("serve")
         .stderr(Stdio::null())

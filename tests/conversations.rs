@@ -3,11 +3,10 @@
 
 mod common;
 
-use common::inbound::{self, PNID};
+use common::inbound;
 use common::mcp_client::McpClient;
 use mockito::{Matcher, Server, ServerGuard};
 use serde_json::{Value, json};
-use wa_mcp::config::{Config, Secret};
 use wa_mcp::messaging::{Clock, Conversation, ConversationQuery, Messaging, SendMessageInput};
 use wa_mcp::meta::MetaClient;
 use wa_mcp::store::Store;
@@ -32,19 +31,7 @@ struct Fixture {
 fn fixture(graph: &str) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("wa.db")).expect("store");
-    let config = Config {
-        db_path: "unused".into(),
-        access_token: Secret::from_setting(Some(TOKEN.into())),
-        app_secret: None,
-        webhook_verify_token: None,
-        default_phone_number_id: Some(PNID.into()),
-        business_account_id: None,
-        allowed_recipients: None,
-        graph_api_version: "v26.0".into(),
-        graph_base_url: graph.into(),
-        bind: "127.0.0.1".parse().expect("ip"),
-        port: 0,
-    };
+    let config = common::config(graph, Some(TOKEN));
     let meta = MetaClient::new(common::fast_meta_options(graph, Some(TOKEN)));
     let clock = Clock::pinned(T0 * 1_000_000);
     let messaging = Messaging::new(store.clone(), meta, &config).with_clock(clock.clone());

@@ -2,7 +2,8 @@
 //! machine's own is cleared), a temp database, mockito standing in for Meta and a real
 //! `wa-mcp serve` child behind the webhook URL.
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -17,14 +18,6 @@ const PHONE_NUMBER_ID: &str = "106540352242922";
 const WABA_ID: &str = "102290129340398";
 const APP_ID: &str = "670843887433847";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 /// A temp home with a database path inside it, and a free port of its own.
 struct Setup {
     dir: tempfile::TempDir,
@@ -35,7 +28,7 @@ impl Setup {
     fn new() -> Setup {
         Setup {
             dir: tempfile::tempdir().expect("temp dir"),
-            port: free_port(),
+            port: common::free_port(),
         }
     }
 

@@ -267,19 +267,11 @@ fn the_stateless_2026_generation_discovers_and_calls_without_initialize() {
     client.finish();
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 #[test]
 fn mcp_runs_the_webhook_listener_and_a_delivery_shows_up_in_get_messages() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("wa.db");
-    let port = free_port();
+    let port = common::free_port();
     let mut cmd = wa_mcp_command(&db, "http://127.0.0.1:9");
     cmd.env("APP_HTTP_PORT", port.to_string());
     let mut client = McpClient::spawn(cmd, &["mcp"]);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use common::mcp_client::{self, McpClient};
 use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
-use wa_mcp::config::{Config, Secret};
+use wa_mcp::config::Config;
 use wa_mcp::messaging::{MediaFile, Messaging, MessagingError};
 use wa_mcp::meta::MetaClient;
 use wa_mcp::store::Store;
@@ -46,16 +46,7 @@ impl Fixture {
         tokio::task::block_in_place(|| seed(&store));
         let config = Config {
             db_path: db.clone(),
-            access_token: Secret::from_setting(token.map(str::to_owned)),
-            app_secret: None,
-            webhook_verify_token: None,
-            default_phone_number_id: Some("106540352242922".into()),
-            business_account_id: None,
-            allowed_recipients: None,
-            graph_api_version: "v26.0".into(),
-            graph_base_url: graph.into(),
-            bind: "127.0.0.1".parse().expect("ip"),
-            port: 0,
+            ..common::config(graph, token)
         };
         let meta = MetaClient::new(common::fast_meta_options(graph, token));
         let messaging = Messaging::new(store.clone(), meta, &config);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use mockito::{Matcher, Server, ServerGuard};
 use rusqlite::params;
 use serde_json::json;
-use wa_mcp::config::{Config, Secret};
+use wa_mcp::config::Config;
 use wa_mcp::messaging::{MessageQuery, Messaging, MessagingError, SendMessageInput};
 use wa_mcp::meta::{MetaClient, MetaClientOptions};
 use wa_mcp::store::Store;
@@ -26,19 +26,7 @@ struct Fixture {
 }
 
 fn config(graph: &str, token: Option<&str>) -> Config {
-    Config {
-        db_path: "unused".into(),
-        access_token: Secret::from_setting(token.map(str::to_owned)),
-        app_secret: None,
-        webhook_verify_token: None,
-        default_phone_number_id: Some(PNID.into()),
-        business_account_id: None,
-        allowed_recipients: None,
-        graph_api_version: "v26.0".into(),
-        graph_base_url: graph.into(),
-        bind: "127.0.0.1".parse().expect("ip"),
-        port: 0,
-    }
+    common::config(graph, token)
 }
 
 fn fixture_with(graph: &str, token: Option<&str>) -> Fixture {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::{TestServer, fixture, sign};
 use mockito::Server;
 use serde_json::json;
-use wa_mcp::config::{Config, Secret};
+use wa_mcp::config::Config;
 use wa_mcp::messaging::{Messaging, SendMessageInput};
 use wa_mcp::meta::MetaClient;
 use wa_mcp::metrics::Metrics;
@@ -349,19 +349,7 @@ const TOKEN: &str = "EAAG-metrics-test-token";
 const PNID: &str = "106540352242922";
 
 fn config(graph: &str) -> Config {
-    Config {
-        db_path: "unused".into(),
-        access_token: Secret::from_setting(Some(TOKEN.to_owned())),
-        app_secret: None,
-        webhook_verify_token: None,
-        default_phone_number_id: Some(PNID.into()),
-        business_account_id: None,
-        allowed_recipients: None,
-        graph_api_version: "v26.0".into(),
-        graph_base_url: graph.into(),
-        bind: "127.0.0.1".parse().expect("ip"),
-        port: 0,
-    }
+    common::config(graph, Some(TOKEN))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -271,3 +271,30 @@ fn read_request(reader: &mut std::io::BufReader<std::net::TcpStream>) -> Option<
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()
 }
+
+/// The configuration library-level tests run with: the business number
+/// [`inbound::PNID`], Graph API calls to `graph`, and `token` as the access token.
+pub fn config(graph: &str, token: Option<&str>) -> wa_mcp::config::Config {
+    wa_mcp::config::Config {
+        db_path: "unused".into(),
+        access_token: Secret::from_setting(token.map(str::to_owned)),
+        app_secret: None,
+        webhook_verify_token: None,
+        default_phone_number_id: Some(inbound::PNID.into()),
+        business_account_id: None,
+        allowed_recipients: None,
+        graph_api_version: "v26.0".into(),
+        graph_base_url: graph.into(),
+        bind: "127.0.0.1".parse().expect("ip"),
+        port: 0,
+    }
+}
+
+/// A loopback port that was free a moment ago, for a child process to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
