@@ -189,7 +189,7 @@ mod tests {
             other
                 .execute_batch("PRAGMA synchronous = OFF; SELECT 1 FROM write_clock;")
                 .expect("ready");
-            let mut commits = store.subscribe_commits();
+            let commits = store.subscribe_commits();
             other
                 .execute(
                     "UPDATE write_clock SET last_us = last_us + 1 WHERE id = 1",
