@@ -14,19 +14,21 @@ use rmcp::{ErrorData, RoleServer};
 use tokio::sync::broadcast;
 
 use super::resources::{conversation_uri, internal};
+use super::session::Session;
 use crate::store::{PageCursor, Store, threads};
 
 /// Inbound messages the feed reads per query.
 const FEED_BATCH: usize = 500;
 
 /// What one MCP connection keeps about resources: the subscribed URIs and the feed.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct ResourceState {
     inner: Arc<StateInner>,
 }
 
-#[derive(Default)]
 struct StateInner {
+    /// The connection: the feed and the forwarding stop when it ends.
+    session: Session,
     /// Canonical URIs subscribed with `resources/subscribe`.
     subscribed: Mutex<HashSet<String>>,
     /// URIs of conversations that just received inbound messages; started on first use.
@@ -36,6 +38,18 @@ struct StateInner {
 }
 
 impl ResourceState {
+    /// Nothing subscribed yet, for the connection `session`.
+    pub(crate) fn new(session: Session) -> ResourceState {
+        ResourceState {
+            inner: Arc::new(StateInner {
+                session,
+                subscribed: Mutex::default(),
+                feed: OnceLock::new(),
+                forwarding: OnceLock::new(),
+            }),
+        }
+    }
+
     /// A receiver of the feed, starting the feed on first use. Once this returns, every
     /// inbound message committed afterwards reaches the receiver.
     pub(super) async fn feed(
@@ -55,7 +69,16 @@ impl ResourceState {
         let tx = self.inner.feed.get_or_init(|| {
             let (tx, rx) = broadcast::channel(1024);
             first = Some(rx);
-            tokio::spawn(run_feed(store.clone(), tx.clone(), commits, cursor));
+            let (feed, ended) = (
+                run_feed(store.clone(), tx.clone(), commits, cursor),
+                self.inner.session.ended(),
+            );
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = feed => {}
+                    () = ended => {}
+                }
+            });
             tx
         });
         Ok(first.unwrap_or_else(|| tx.subscribe()))
@@ -120,7 +143,8 @@ async fn publish_arrivals(
 }
 
 /// Sends `notifications/resources/updated` to the client for every feed URI
-/// subscribed through `resources/subscribe`, until the peer goes away.
+/// subscribed through `resources/subscribe`, until the peer goes away (the caller
+/// also stops it when the connection ends).
 async fn forward_to_subscribers(
     state: ResourceState,
     mut feed: broadcast::Receiver<String>,
@@ -155,7 +179,16 @@ impl ResourceState {
             subscribed.insert(uri);
         }
         if self.inner.forwarding.set(()).is_ok() {
-            tokio::spawn(forward_to_subscribers(self.clone(), feed, peer));
+            let (forward, ended) = (
+                forward_to_subscribers(self.clone(), feed, peer),
+                self.inner.session.ended(),
+            );
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = forward => {}
+                    () = ended => {}
+                }
+            });
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! gives one conversation as JSON. Clients may subscribe to conversations, through
 //! `resources/subscribe` (the `initialize` generation) or `subscriptions/listen`
 //! (2026-07-28), and hear `notifications/resources/updated` when an inbound message
-//! lands in one, whichever process wrote it. One feed per server follows the store's
+//! lands in one, whichever process wrote it. One feed per connection follows the store's
 //! commit signal and publishes the URIs of conversations that received messages; each
 //! subscription filters that feed (see [`super::resource_feed`]).
 

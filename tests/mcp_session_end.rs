@@ -1,0 +1,179 @@
+//! The end of an MCP session (the client closes its input, as Claude Desktop does when
+//! it quits): a wait still running is answered at once instead of being dropped, and
+//! nothing the session started (the resource feed, the forwarding of updates) outlives
+//! it holding the database open.
+
+mod common;
+
+use std::time::Duration;
+
+use common::inbound;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
+use wa_mcp::config::{Config, Secret};
+use wa_mcp::mcp::{WhatsAppServer, serve};
+use wa_mcp::messaging::Messaging;
+use wa_mcp::meta::MetaClient;
+use wa_mcp::store::Store;
+
+const GRAPH: &str = "http://127.0.0.1:9";
+
+/// The client's side of an in-memory MCP connection.
+struct Client {
+    lines: tokio::io::Lines<BufReader<ReadHalf<DuplexStream>>>,
+    input: WriteHalf<DuplexStream>,
+}
+
+impl Client {
+    async fn send(&mut self, message: Value) {
+        let line = format!("{message}\n");
+        self.input
+            .write_all(line.as_bytes())
+            .await
+            .expect("written");
+    }
+
+    /// The next line the server wrote, or `None` once it closed its output.
+    async fn next(&mut self) -> Option<Value> {
+        let line = self.lines.next_line().await.expect("readable")?;
+        Some(serde_json::from_str(&line).expect("JSON-RPC"))
+    }
+
+    /// Reads until the response to `id`, or `None` if the output ends first.
+    async fn response_to(&mut self, id: u64) -> Option<Value> {
+        while let Some(message) = self.next().await {
+            if message["id"] == id {
+                return Some(message);
+            }
+        }
+        None
+    }
+
+    async fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        self.response_to(id).await.expect("answered")
+    }
+
+    async fn initialize(&mut self) {
+        let init = self
+            .request(
+                1,
+                "initialize",
+                json!({
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "session-end-tests", "version": "1.0"}
+                }),
+            )
+            .await;
+        assert!(init.get("result").is_some(), "{init}");
+        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+    }
+
+    /// Closes the client's input to the server: end of file on the server's reader.
+    async fn close_input(&mut self) {
+        self.input.shutdown().await.expect("closed");
+    }
+}
+
+/// A server on a temp database, served over an in-memory pipe on a task of its own.
+fn start(store: &Store) -> (Client, tokio::task::JoinHandle<Result<(), std::io::Error>>) {
+    let config = Config {
+        db_path: "unused".into(),
+        access_token: Secret::from_setting(Some("EAAG-session-end-token".into())),
+        app_secret: None,
+        webhook_verify_token: None,
+        default_phone_number_id: Some(inbound::PNID.into()),
+        business_account_id: None,
+        allowed_recipients: None,
+        graph_api_version: "v26.0".into(),
+        graph_base_url: GRAPH.into(),
+        bind: "127.0.0.1".parse().expect("ip"),
+        port: 0,
+    };
+    let meta = MetaClient::new(common::fast_meta_options(GRAPH, None));
+    let server = WhatsAppServer::new(Messaging::new(store.clone(), meta, &config));
+    let (client_end, server_end) = tokio::io::duplex(1 << 16);
+    let served = tokio::spawn(serve(server, tokio::io::split(server_end)));
+    let (output, input) = tokio::io::split(client_end);
+    let client = Client {
+        lines: BufReader::new(output).lines(),
+        input,
+    };
+    (client, served)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_in_flight_is_answered_when_the_client_closes_its_input() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("wa.db")).expect("store");
+    let (mut client, served) = start(&store);
+    client.initialize().await;
+    client
+        .send(
+            json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+            "name": "wait_for_messages", "arguments": {"timeoutSeconds": 60}}}),
+        )
+        .await;
+    client.close_input().await;
+
+    // Before, the wait went on after end of file until the transport gave up on it, and
+    // its answer was dropped: the client never heard back.
+    let answer = client
+        .response_to(7)
+        .await
+        .expect("the wait is answered before the server closes its output");
+    let result = &answer["result"];
+    assert_eq!(result["isError"], false, "{answer}");
+    assert_eq!(
+        result["structuredContent"]["messages"],
+        json!([]),
+        "{answer}"
+    );
+    assert!(
+        result["structuredContent"]["next"]["since"].is_string(),
+        "the cursor to continue from: {answer}"
+    );
+    served.await.expect("joined").expect("a clean end");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_finished_session_leaves_nothing_holding_the_database() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("wa.db")).expect("store");
+    let (mut client, served) = start(&store);
+    client.initialize().await;
+    let ada = "whatsapp://conversations/447700900123";
+    let subscribed = client
+        .request(2, "resources/subscribe", json!({"uri": ada}))
+        .await;
+    assert!(subscribed.get("result").is_some(), "{subscribed}");
+    store
+        .commit_delivery(inbound::text("447700900123", "Ada", "wamid.S1", 1, "hi"))
+        .await
+        .expect("committed");
+    let update = client.next().await.expect("notified");
+    assert_eq!(update["method"], "notifications/resources/updated");
+    assert_eq!(update["params"]["uri"], ada);
+
+    client.close_input().await;
+    while client.next().await.is_some() {}
+    served.await.expect("joined").expect("a clean end");
+
+    // The session's tasks held clones of the store; when they are gone with the
+    // session, dropping the last handle here closes the store, which ends its signal.
+    let mut commits = store.subscribe_commits();
+    commits.borrow_and_update();
+    drop(store);
+    let mut polls = 0;
+    while commits.has_changed().is_ok() {
+        polls += 1;
+        assert!(
+            polls < 100,
+            "a task of the finished session still holds the database open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
