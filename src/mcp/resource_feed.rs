@@ -5,7 +5,7 @@
 //! through one forwarding task; each `subscriptions/listen` stream filters the feed
 //! itself.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rmcp::model::ResourceUpdatedNotificationParam;
@@ -29,8 +29,9 @@ pub(crate) struct ResourceState {
 struct StateInner {
     /// The connection: the feed and the forwarding stop when it ends.
     session: Session,
-    /// Canonical URIs subscribed with `resources/subscribe`.
-    subscribed: Mutex<HashSet<String>>,
+    /// Conversations subscribed with `resources/subscribe`: each canonical URI, with
+    /// the URIs the client wrote for it (the ones its updates must name).
+    subscribed: Mutex<HashMap<String, BTreeSet<String>>>,
     /// URIs of conversations that just received inbound messages; started on first use.
     feed: OnceLock<broadcast::Sender<String>>,
     /// Whether the task forwarding the feed to `resources/subscribe` subscribers runs.
@@ -84,12 +85,13 @@ impl ResourceState {
         Ok(first.unwrap_or_else(|| tx.subscribe()))
     }
 
-    fn is_subscribed(&self, uri: &str) -> bool {
+    /// The URIs the client subscribed to the conversation whose canonical URI is `uri`.
+    fn subscribed_as(&self, uri: &str) -> Vec<String> {
         self.inner
             .subscribed
             .lock()
-            .map(|s| s.contains(uri))
-            .unwrap_or(false)
+            .map(|s| s.get(uri).into_iter().flatten().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -152,31 +154,35 @@ async fn forward_to_subscribers(
 ) {
     loop {
         match feed.recv().await {
-            Ok(uri) if state.is_subscribed(&uri) => {
-                let param = ResourceUpdatedNotificationParam::new(uri);
-                if let Err(e) = peer.notify_resource_updated(param).await {
-                    tracing::debug!(error = %e, "resource_subscriber_gone");
-                    return;
+            Ok(uri) => {
+                for given in state.subscribed_as(&uri) {
+                    let param = ResourceUpdatedNotificationParam::new(given);
+                    if let Err(e) = peer.notify_resource_updated(param).await {
+                        tracing::debug!(error = %e, "resource_subscriber_gone");
+                        return;
+                    }
                 }
             }
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => {}
             Err(broadcast::error::RecvError::Closed) => return,
         }
     }
 }
 
 impl ResourceState {
-    /// Adds `uri` (canonical) to the connection's subscriptions; the first one starts the
+    /// Adds the conversation `canonical` to the connection's subscriptions, its updates
+    /// naming `given` (the URI as the client wrote it); the first one starts the
     /// forwarding of updates to `peer`.
     pub(super) async fn subscribe(
         &self,
-        uri: String,
+        canonical: String,
+        given: String,
         store: &Store,
         peer: Peer<RoleServer>,
     ) -> Result<(), ErrorData> {
         let feed = self.feed(store).await?;
         if let Ok(mut subscribed) = self.inner.subscribed.lock() {
-            subscribed.insert(uri);
+            subscribed.entry(canonical).or_default().insert(given);
         }
         if self.inner.forwarding.set(()).is_ok() {
             let (forward, ended) = (
@@ -193,10 +199,11 @@ impl ResourceState {
         Ok(())
     }
 
-    /// Removes `uri` (canonical) from the connection's subscriptions.
-    pub(super) fn unsubscribe(&self, uri: &str) {
+    /// Removes the conversation `canonical` from the connection's subscriptions,
+    /// whichever URIs named it.
+    pub(super) fn unsubscribe(&self, canonical: &str) {
         if let Ok(mut subscribed) = self.inner.subscribed.lock() {
-            subscribed.remove(uri);
+            subscribed.remove(canonical);
         }
     }
 }

@@ -196,7 +196,8 @@ impl WhatsAppServer {
     }
 
     /// `resources/subscribe`: updates for a conversation URI go to this client, for a
-    /// contact who has not written yet too. Not a conversation URI: invalid params.
+    /// contact who has not written yet too, naming the URI as the client wrote it. Not a
+    /// conversation URI: invalid params.
     pub(crate) async fn subscribe_conversation(
         &self,
         uri: &str,
@@ -204,7 +205,12 @@ impl WhatsAppServer {
     ) -> Result<(), ErrorData> {
         let key = parse_conversation_uri(uri).ok_or_else(|| bad_uri(uri))?;
         self.resources
-            .subscribe(conversation_uri(&key), self.messaging.store(), peer)
+            .subscribe(
+                conversation_uri(&key),
+                uri.to_owned(),
+                self.messaging.store(),
+                peer,
+            )
             .await
     }
 

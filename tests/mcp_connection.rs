@@ -1,7 +1,8 @@
-//! The end of an MCP session (the client closes its input, as Claude Desktop does when
-//! it quits): a wait still running is answered at once instead of being dropped, and
-//! nothing the session started (the resource feed, the forwarding of updates) outlives
-//! it holding the database open.
+//! One MCP connection over an in-memory pipe: the updates its subscriptions bring, and
+//! its end (the client closes its input, as Claude Desktop does when it quits): a wait
+//! still running is answered at once instead of being dropped, and nothing the
+//! connection started (the resource feed, the forwarding of updates) outlives it
+//! holding the database open.
 
 mod common;
 
@@ -176,4 +177,48 @@ async fn a_finished_session_leaves_nothing_holding_the_database() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn updates_name_the_uri_as_subscribed_and_stop_after_unsubscribe() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("wa.db")).expect("store");
+    let (mut client, _served) = start(&store);
+    client.initialize().await;
+    // The same conversation as whatsapp://conversations/447700900123, written with the
+    // number's plus: the client knows the resource by the URI it used.
+    let ada = "whatsapp://conversations/+447700900123";
+    let later = "whatsapp://conversations/447700900999";
+    for (id, uri) in [(2, ada), (3, later)] {
+        let subscribed = client
+            .request(id, "resources/subscribe", json!({"uri": uri}))
+            .await;
+        assert!(subscribed.get("result").is_some(), "{subscribed}");
+    }
+    store
+        .commit_delivery(inbound::text("447700900123", "Ada", "wamid.U1", 1, "hi"))
+        .await
+        .expect("committed");
+    let update = client.next().await.expect("notified");
+    assert_eq!(update["method"], "notifications/resources/updated");
+    assert_eq!(update["params"]["uri"], ada, "{update}");
+
+    let unsubscribed = client
+        .request(4, "resources/unsubscribe", json!({"uri": ada}))
+        .await;
+    assert!(unsubscribed.get("result").is_some(), "{unsubscribed}");
+    store
+        .commit_delivery(inbound::text("447700900123", "Ada", "wamid.U2", 2, "again"))
+        .await
+        .expect("committed");
+    store
+        .commit_delivery(inbound::text("447700900999", "Later", "wamid.U3", 3, "me"))
+        .await
+        .expect("committed");
+    // Updates go out in the order of the conversations' URIs: Ada's would come first.
+    let update = client.next().await.expect("notified");
+    assert_eq!(
+        update["params"]["uri"], later,
+        "only the conversation still subscribed: {update}"
+    );
 }
