@@ -177,6 +177,21 @@ fn times_out_with_no_messages_and_the_cursor_it_was_given() {
 }
 
 #[test]
+fn times_out_with_the_cursor_exactly_as_written_by_the_caller() {
+    let (_dir, db) = seeded_db();
+    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    // A valid ISO-8601 time in a shorter form than the one the server writes.
+    let given = json!({"since": "2099-01-01T00:00:00Z", "sinceId": "x"});
+    let result = client.call("wait_for_messages", wait_args(&given, 1));
+    assert_eq!(result["isError"], false, "{result}");
+    assert_eq!(
+        result["structuredContent"]["next"], given,
+        "the cursor given, not a rewritten form of it"
+    );
+    client.finish();
+}
+
+#[test]
 fn without_since_it_waits_from_now_and_its_cursor_continues_without_a_gap() {
     let (_dir, db) = seeded_db();
     let port = free_port();
