@@ -192,6 +192,34 @@ fn times_out_with_the_cursor_exactly_as_written_by_the_caller() {
 }
 
 #[test]
+fn a_wait_for_a_bsuid_contact_wakes_when_the_contact_is_rekeyed_to_its_phone_number() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    let bsuid_only = common::fixture("inbound_text_bsuid_username_no_phone.json");
+    store
+        .commit_delivery_blocking(prepare_delivery(&bsuid_only, "bsuid".into(), 0))
+        .expect("seeded");
+    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let id = client.send_request(
+        "tools/call",
+        json!({"name": "wait_for_messages", "arguments": {
+            "contact": "US.20581937466401827395", "timeoutSeconds": 20}}),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    // The same user writes again, now with their phone number: the conversation's key
+    // becomes the number, and the new message is filed under it.
+    let with_phone = common::fixture("inbound_text_bsuid_with_phone.json");
+    store
+        .commit_delivery_blocking(prepare_delivery(&with_phone, "phone".into(), 0))
+        .expect("committed");
+    let response = client.response_to(id);
+    let message = only_message(&response["result"]);
+    assert_eq!(message["contact"], "16505550147", "{message}");
+    client.finish();
+}
+
+#[test]
 fn without_since_it_waits_from_now_and_its_cursor_continues_without_a_gap() {
     let (_dir, db) = seeded_db();
     let port = free_port();

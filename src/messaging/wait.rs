@@ -48,12 +48,13 @@ impl Messaging {
         cancelled: impl Future<Output = ()>,
     ) -> Result<MessagePage, MessagingError> {
         let timeout = wait_timeout(q.timeout_seconds)?;
-        let contact_key = match q
+        let contact = q
             .contact
             .as_deref()
             .map(str::trim)
             .filter(|c| !c.is_empty())
-        {
+            .map(str::to_owned);
+        let contact_key = match &contact {
             Some(c) => Some(self.contact_key(c).await?),
             None => None,
         };
@@ -88,6 +89,11 @@ impl Messaging {
         tokio::pin!(cancelled);
         loop {
             commits.borrow_and_update();
+            if let Some(c) = &contact {
+                // A user known by BSUID may show their phone number meanwhile: the
+                // conversation is then keyed by the number, and its new messages too.
+                plan.filter.contact = Some(self.contact_key(c).await?);
+            }
             let page = self.inbound_page(&plan).await?;
             if !page.messages.is_empty() {
                 return Ok(page);
