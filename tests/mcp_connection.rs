@@ -222,3 +222,54 @@ async fn updates_name_the_uri_as_subscribed_and_stop_after_unsubscribe() {
         "only the conversation still subscribed: {update}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listen_stream_open_at_the_end_is_answered_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("wa.db")).expect("store");
+    let (mut client, served) = start(&store);
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "session-end-tests", "version": "2.0"}
+    });
+    client
+        .send(json!({"jsonrpc": "2.0", "id": 5, "method": "subscriptions/listen", "params": {
+            "_meta": meta,
+            "notifications": {"resourceSubscriptions": ["whatsapp://conversations/447700900123"]}}}))
+        .await;
+    let ack = client.next().await.expect("acknowledged");
+    assert_eq!(
+        ack["method"], "notifications/subscriptions/acknowledged",
+        "{ack}"
+    );
+    store
+        .commit_delivery(inbound::text("447700900123", "Ada", "wamid.L1", 1, "hi"))
+        .await
+        .expect("committed");
+    let update = client.next().await.expect("notified");
+    assert_eq!(update["method"], "notifications/resources/updated");
+
+    client.close_input().await;
+    // Like a wait, the stream ends with the input and is answered, rather than held
+    // until the transport gives up on it and drops it unanswered.
+    let closed = client
+        .response_to(5)
+        .await
+        .expect("the stream is answered before the server closes its output");
+    assert!(closed.get("error").is_none(), "{closed}");
+    while client.next().await.is_some() {}
+    served.await.expect("joined").expect("a clean end");
+    let mut commits = store.subscribe_commits();
+    commits.borrow_and_update();
+    drop(store);
+    let mut polls = 0;
+    while commits.has_changed().is_ok() {
+        polls += 1;
+        assert!(
+            polls < 100,
+            "the listen stream of the finished session still holds the database open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

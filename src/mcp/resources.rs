@@ -238,9 +238,9 @@ impl WhatsAppServer {
             .build()
     }
 
-    /// Runs one `subscriptions/listen` stream until the client cancels it: every
-    /// accepted conversation URI (as the client wrote it) is notified when its
-    /// conversation receives a message.
+    /// Runs one `subscriptions/listen` stream until the client cancels it or closes its
+    /// input: every accepted conversation URI (as the client wrote it) is notified when
+    /// its conversation receives a message.
     pub(crate) async fn listen_conversations(
         &self,
         context: SubscriptionContext,
@@ -254,8 +254,13 @@ impl WhatsAppServer {
                     .push(given.clone());
             }
         }
+        let ended = self.session.ended();
+        tokio::pin!(ended);
         if wanted.is_empty() {
-            context.cancelled().await;
+            tokio::select! {
+                () = context.cancelled() => {}
+                () = &mut ended => {}
+            }
             return Ok(());
         }
         let mut feed = self.resources.feed(self.messaging.store()).await?;
@@ -263,6 +268,9 @@ impl WhatsAppServer {
         loop {
             tokio::select! {
                 () = context.cancelled() => return Ok(()),
+                // The client closed its input: end the stream now, while it can still
+                // be answered.
+                () = &mut ended => return Ok(()),
                 next = feed.recv() => match next {
                     Ok(uri) => {
                         for given in wanted.get(&uri).into_iter().flatten() {
