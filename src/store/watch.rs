@@ -6,8 +6,10 @@
 //! once. Commits by other processes sharing the file (a `serve` daemon while `mcp`
 //! waits) are seen by one watcher thread per [`Store`](super::Store): it holds one
 //! read-only connection and asks `PRAGMA data_version` a few times a second, which
-//! costs no I/O and changes only when another connection has committed. The watcher
-//! starts with the first subscriber and stops when the store is dropped.
+//! costs no I/O and changes when another connection has committed (and once when the
+//! checkpointer empties the WAL after writes stop: a spare wake-up, never a loop). The
+//! watcher starts with the first subscriber, wakes everyone once it has its starting
+//! point, and stops when the store is dropped.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
