@@ -18,6 +18,8 @@ use wa_mcp::meta::MetaClient;
 use wa_mcp::store::Store;
 
 const GRAPH: &str = "http://127.0.0.1:9";
+/// Longer than anything here takes when it works: a bound on a hang, not a timing.
+const SILENCE: Duration = Duration::from_secs(20);
 
 /// The client's side of an in-memory MCP connection.
 struct Client {
@@ -34,9 +36,13 @@ impl Client {
             .expect("written");
     }
 
-    /// The next line the server wrote, or `None` once it closed its output.
+    /// The next line the server wrote, or `None` once it closed its output. A server
+    /// silent for [`SILENCE`] fails the test instead of hanging it.
     async fn next(&mut self) -> Option<Value> {
-        let line = self.lines.next_line().await.expect("readable")?;
+        let line = tokio::time::timeout(SILENCE, self.lines.next_line())
+            .await
+            .expect("the server wrote nothing for 20 s")
+            .expect("readable")?;
         Some(serde_json::from_str(&line).expect("JSON-RPC"))
     }
 
@@ -271,5 +277,38 @@ async fn a_listen_stream_open_at_the_end_is_answered_and_leaves_nothing_behind()
             "the listen stream of the finished session still holds the database open"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_committed_right_after_the_listen_is_acknowledged_is_notified() {
+    // The acknowledgement goes out before the stream's own code runs: a message stored
+    // in between was behind the stream's starting point and never notified.
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "listen-tests", "version": "2.0"}
+    });
+    for round in 0..20 {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("wa.db")).expect("store");
+        let (mut client, _served) = start(&store);
+        client
+            .send(json!({"jsonrpc": "2.0", "id": 5, "method": "subscriptions/listen", "params": {
+                "_meta": meta,
+                "notifications": {"resourceSubscriptions": ["whatsapp://conversations/447700900123"]}}}))
+            .await;
+        let ack = client.next().await.expect("acknowledged");
+        assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+        let wamid = format!("wamid.R{round}");
+        store
+            .commit_delivery(inbound::text("447700900123", "Ada", &wamid, 1, "hi"))
+            .await
+            .expect("committed");
+        let update = client.next().await.expect("notified");
+        assert_eq!(
+            update["method"], "notifications/resources/updated",
+            "round {round}: {update}"
+        );
     }
 }

@@ -17,7 +17,7 @@ use rmcp::model::{
     ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
     ResourceContents, ResourceTemplate, SubscriptionFilter,
 };
-use rmcp::service::{Peer, SubscriptionContext};
+use rmcp::service::{Peer, SubscriptionContext, SubscriptionSink};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -221,7 +221,8 @@ impl WhatsAppServer {
         Ok(())
     }
 
-    /// `subscriptions/listen` (2026-07-28): accepts the conversation URIs requested.
+    /// `subscriptions/listen` (2026-07-28): accepts the conversation URIs requested, and
+    /// makes sure the feed reaches the stream from this moment on.
     pub(crate) fn accepted_conversations(
         &self,
         requested: &SubscriptionFilter,
@@ -233,6 +234,9 @@ impl WhatsAppServer {
             .filter(|u| parse_conversation_uri(u).is_some())
             .cloned()
             .collect();
+        if !uris.is_empty() {
+            self.resources.accept_listen(self.messaging.store());
+        }
         SubscriptionFilter::builder()
             .resource_subscriptions(uris)
             .build()
@@ -255,33 +259,47 @@ impl WhatsAppServer {
             }
         }
         let ended = self.session.ended();
-        tokio::pin!(ended);
         if wanted.is_empty() {
             tokio::select! {
                 () = context.cancelled() => {}
-                () = &mut ended => {}
+                () = ended => {}
             }
             return Ok(());
         }
-        let mut feed = self.resources.feed(self.messaging.store()).await?;
-        let sink = context.sink().clone();
-        loop {
-            tokio::select! {
-                () = context.cancelled() => return Ok(()),
-                // The client closed its input: end the stream now, while it can still
-                // be answered.
-                () = &mut ended => return Ok(()),
-                next = feed.recv() => match next {
-                    Ok(uri) => {
-                        for given in wanted.get(&uri).into_iter().flatten() {
-                            if sink.notify_resource_updated(given.clone()).await.is_err() {
-                                return Ok(());
-                            }
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
-                },
+        let feed = self.resources.listen_feed(self.messaging.store()).await?;
+        // Ends when the client cancels the stream, or closes its input: then at once, even
+        // halfway through sending an update (the transport no longer delivers them), so the
+        // stream is answered while answers still go out.
+        tokio::select! {
+            () = context.cancelled() => {}
+            () = ended => {}
+            () = forward_to_stream(feed, &wanted, context.sink()) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Notifies the stream behind `sink` of every update for the `wanted` conversations
+/// (canonical URI to the URIs as the client wrote them), until the feed or the stream ends.
+async fn forward_to_stream(
+    mut feed: broadcast::Receiver<String>,
+    wanted: &HashMap<String, Vec<String>>,
+    sink: &SubscriptionSink,
+) {
+    loop {
+        let updates: Vec<&String> = match feed.recv().await {
+            Ok(uri) => wanted.get(&uri).into_iter().flatten().collect(),
+            // Events were dropped while the client was slow: any accepted conversation
+            // may have been among them.
+            Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                tracing::warn!(skipped, "resource_feed_lagged: updating every subscription");
+                wanted.values().flatten().collect()
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        for given in updates {
+            if sink.notify_resource_updated(given.clone()).await.is_err() {
+                return;
             }
         }
     }
