@@ -201,9 +201,12 @@ fn a_wait_for_a_bsuid_contact_wakes_when_the_contact_is_rekeyed_to_its_phone_num
         .commit_delivery_blocking(prepare_delivery(&bsuid_only, "bsuid".into(), 0))
         .expect("seeded");
     let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    // From a cursor, not "now": a slow start of the wait cannot put the message before it.
+    let next = cursor_now(&mut client);
     let id = client.send_request(
         "tools/call",
         json!({"name": "wait_for_messages", "arguments": {
+            "since": next["since"], "sinceId": next["sinceId"],
             "contact": "US.20581937466401827395", "timeoutSeconds": 20}}),
     );
     std::thread::sleep(Duration::from_millis(300));
