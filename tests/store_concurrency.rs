@@ -320,3 +320,42 @@ fn every_page_query_reads_an_index_in_order_without_sorting() {
         }
     }
 }
+
+#[test]
+fn a_job_that_fails_or_panics_leaves_its_conversation_as_it_was() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("t.db")).expect("store");
+    let body = simulated_text_delivery("447700900123", "Ada", "first", "1", "2", 1_749_416_383);
+    store
+        .commit_delivery_blocking(prepare_delivery(body.to_string().as_bytes(), "r".into(), 0))
+        .expect("seeded");
+    let conversation = |store: &Store| {
+        store
+            .read_blocking(|c| {
+                Ok(c.query_row(
+                    "SELECT last_message_at, (SELECT count(*) FROM messages) FROM contacts",
+                    [],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+                )?)
+            })
+            .expect("read")
+    };
+    let before = conversation(&store);
+    // The insert moves the contact's last_message_at through the V4 trigger; the job
+    // then fails, by an error or a panic, and its savepoint takes the trigger's write too.
+    for panics in [false, true] {
+        let result = store.write_blocking(move |ctx| {
+            let at = ctx.next_created_at();
+            ctx.exec(
+                "INSERT INTO messages (id, direction, contact_wa_id, type, status, created_at,
+                     updated_at)
+                 VALUES (?1, 'outbound', '447700900123', 'text', 'pending', ?2, ?2)",
+                rusqlite::params![format!("job-{panics}"), at],
+            )?;
+            assert!(!panics, "a bug in a job");
+            Err::<(), _>(wa_mcp::store::StoreError::Internal("refused".into()))
+        });
+        assert!(result.is_err(), "the job reports its failure");
+        assert_eq!(conversation(&store), before, "panics: {panics}");
+    }
+}

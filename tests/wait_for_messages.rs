@@ -177,6 +177,52 @@ fn times_out_with_no_messages_and_the_cursor_it_was_given() {
 }
 
 #[test]
+fn times_out_with_the_cursor_exactly_as_written_by_the_caller() {
+    let (_dir, db) = seeded_db();
+    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    // A valid ISO-8601 time in a shorter form than the one the server writes.
+    let given = json!({"since": "2099-01-01T00:00:00Z", "sinceId": "x"});
+    let result = client.call("wait_for_messages", wait_args(&given, 1));
+    assert_eq!(result["isError"], false, "{result}");
+    assert_eq!(
+        result["structuredContent"]["next"], given,
+        "the cursor given, not a rewritten form of it"
+    );
+    client.finish();
+}
+
+#[test]
+fn a_wait_for_a_bsuid_contact_wakes_when_the_contact_is_rekeyed_to_its_phone_number() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let store = Store::open(&db).expect("store");
+    let bsuid_only = common::fixture("inbound_text_bsuid_username_no_phone.json");
+    store
+        .commit_delivery_blocking(prepare_delivery(&bsuid_only, "bsuid".into(), 0))
+        .expect("seeded");
+    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    // From a cursor, not "now": a slow start of the wait cannot put the message before it.
+    let next = cursor_now(&mut client);
+    let id = client.send_request(
+        "tools/call",
+        json!({"name": "wait_for_messages", "arguments": {
+            "since": next["since"], "sinceId": next["sinceId"],
+            "contact": "US.20581937466401827395", "timeoutSeconds": 20}}),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    // The same user writes again, now with their phone number: the conversation's key
+    // becomes the number, and the new message is filed under it.
+    let with_phone = common::fixture("inbound_text_bsuid_with_phone.json");
+    store
+        .commit_delivery_blocking(prepare_delivery(&with_phone, "phone".into(), 0))
+        .expect("committed");
+    let response = client.response_to(id);
+    let message = only_message(&response["result"]);
+    assert_eq!(message["contact"], "16505550147", "{message}");
+    client.finish();
+}
+
+#[test]
 fn without_since_it_waits_from_now_and_its_cursor_continues_without_a_gap() {
     let (_dir, db) = seeded_db();
     let port = free_port();

@@ -28,7 +28,7 @@ pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let store = Store::open(&config.db_path)?;
         // One set of metrics for the process: the listener serves what the client and
         // the sends record.
@@ -61,8 +61,18 @@ pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
         }
         served?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // The client is gone and every answer it could still read was written. A call to
+    // Meta left running on a blocking thread has lost its caller (the transport dropped
+    // it): waiting for it, up to Meta's timeout, would only hold the process open. Its
+    // row stays `pending` until a start-up settles it as `unknown` (see
+    // `Messaging::settle_abandoned_sends`), as after a crash.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    result
 }
+
+/// How long the runtime waits, at exit, for blocking work still running.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Binds the webhook port, or says on stderr why not and carries on without it.
 async fn start_http(

@@ -6,6 +6,7 @@ mod media;
 mod reactions;
 mod resource_feed;
 mod resources;
+mod session;
 mod templates;
 mod waiting;
 mod wire;
@@ -46,11 +47,14 @@ pub struct WhatsAppServer {
     messaging: Messaging,
     tool_router: ToolRouter<WhatsAppServer>,
     resources: resource_feed::ResourceState,
+    /// The connection this server serves; see [`session`].
+    session: session::Session,
 }
 
 #[tool_router]
 impl WhatsAppServer {
     pub fn new(messaging: Messaging) -> WhatsAppServer {
+        let session = session::Session::new();
         WhatsAppServer {
             messaging,
             tool_router: Self::tool_router()
@@ -59,7 +63,8 @@ impl WhatsAppServer {
                 + Self::reactions_router()
                 + Self::media_router()
                 + Self::waiting_router(),
-            resources: resource_feed::ResourceState::default(),
+            resources: resource_feed::ResourceState::new(session.clone()),
+            session,
         }
     }
 
@@ -240,19 +245,27 @@ impl ServerHandler for WhatsAppServer {
 }
 
 /// Serves MCP on `transport` (stdin/stdout in production, a duplex pipe in tests)
-/// until the client closes it.
+/// until the client closes it. The connection's waits end when its input does, and
+/// nothing it started outlives it.
 pub async fn serve<R, W>(server: WhatsAppServer, transport: (R, W)) -> Result<(), std::io::Error>
 where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
 {
-    let running = server
-        .serve(transport)
-        .await
-        .map_err(|e| std::io::Error::other(format!("MCP session failed to start: {e}")))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| std::io::Error::other(format!("MCP session ended abnormally: {e}")))?;
-    Ok(())
+    let server = server.for_new_session();
+    let session = server.session.clone();
+    let (input, output) = transport;
+    let input = session::EndOnEof::new(input, session.clone());
+    let served = match server.serve((input, output)).await {
+        Ok(running) => running
+            .waiting()
+            .await
+            .map(drop)
+            .map_err(|e| std::io::Error::other(format!("MCP session ended abnormally: {e}"))),
+        Err(e) => Err(std::io::Error::other(format!(
+            "MCP session failed to start: {e}"
+        ))),
+    };
+    session.end();
+    served
 }

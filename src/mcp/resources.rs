@@ -5,7 +5,7 @@
 //! gives one conversation as JSON. Clients may subscribe to conversations, through
 //! `resources/subscribe` (the `initialize` generation) or `subscriptions/listen`
 //! (2026-07-28), and hear `notifications/resources/updated` when an inbound message
-//! lands in one, whichever process wrote it. One feed per server follows the store's
+//! lands in one, whichever process wrote it. One feed per connection follows the store's
 //! commit signal and publishes the URIs of conversations that received messages; each
 //! subscription filters that feed (see [`super::resource_feed`]).
 
@@ -17,7 +17,7 @@ use rmcp::model::{
     ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
     ResourceContents, ResourceTemplate, SubscriptionFilter,
 };
-use rmcp::service::{Peer, SubscriptionContext};
+use rmcp::service::{Peer, SubscriptionContext, SubscriptionSink};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -196,7 +196,8 @@ impl WhatsAppServer {
     }
 
     /// `resources/subscribe`: updates for a conversation URI go to this client, for a
-    /// contact who has not written yet too. Not a conversation URI: invalid params.
+    /// contact who has not written yet too, naming the URI as the client wrote it. Not a
+    /// conversation URI: invalid params.
     pub(crate) async fn subscribe_conversation(
         &self,
         uri: &str,
@@ -204,7 +205,12 @@ impl WhatsAppServer {
     ) -> Result<(), ErrorData> {
         let key = parse_conversation_uri(uri).ok_or_else(|| bad_uri(uri))?;
         self.resources
-            .subscribe(conversation_uri(&key), self.messaging.store(), peer)
+            .subscribe(
+                conversation_uri(&key),
+                uri.to_owned(),
+                self.messaging.store(),
+                peer,
+            )
             .await
     }
 
@@ -215,7 +221,8 @@ impl WhatsAppServer {
         Ok(())
     }
 
-    /// `subscriptions/listen` (2026-07-28): accepts the conversation URIs requested.
+    /// `subscriptions/listen` (2026-07-28): accepts the conversation URIs requested, and
+    /// makes sure the feed reaches the stream from this moment on.
     pub(crate) fn accepted_conversations(
         &self,
         requested: &SubscriptionFilter,
@@ -227,14 +234,17 @@ impl WhatsAppServer {
             .filter(|u| parse_conversation_uri(u).is_some())
             .cloned()
             .collect();
+        if !uris.is_empty() {
+            self.resources.accept_listen(self.messaging.store());
+        }
         SubscriptionFilter::builder()
             .resource_subscriptions(uris)
             .build()
     }
 
-    /// Runs one `subscriptions/listen` stream until the client cancels it: every
-    /// accepted conversation URI (as the client wrote it) is notified when its
-    /// conversation receives a message.
+    /// Runs one `subscriptions/listen` stream until the client cancels it or closes its
+    /// input: every accepted conversation URI (as the client wrote it) is notified when
+    /// its conversation receives a message.
     pub(crate) async fn listen_conversations(
         &self,
         context: SubscriptionContext,
@@ -248,26 +258,48 @@ impl WhatsAppServer {
                     .push(given.clone());
             }
         }
+        let ended = self.session.ended();
         if wanted.is_empty() {
-            context.cancelled().await;
+            tokio::select! {
+                () = context.cancelled() => {}
+                () = ended => {}
+            }
             return Ok(());
         }
-        let mut feed = self.resources.feed(self.messaging.store()).await?;
-        let sink = context.sink().clone();
-        loop {
-            tokio::select! {
-                () = context.cancelled() => return Ok(()),
-                next = feed.recv() => match next {
-                    Ok(uri) => {
-                        for given in wanted.get(&uri).into_iter().flatten() {
-                            if sink.notify_resource_updated(given.clone()).await.is_err() {
-                                return Ok(());
-                            }
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
-                },
+        let feed = self.resources.listen_feed(self.messaging.store()).await?;
+        // Ends when the client cancels the stream, or closes its input: then at once, even
+        // halfway through sending an update (the transport no longer delivers them), so the
+        // stream is answered while answers still go out.
+        tokio::select! {
+            () = context.cancelled() => {}
+            () = ended => {}
+            () = forward_to_stream(feed, &wanted, context.sink()) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Notifies the stream behind `sink` of every update for the `wanted` conversations
+/// (canonical URI to the URIs as the client wrote them), until the feed or the stream ends.
+async fn forward_to_stream(
+    mut feed: broadcast::Receiver<String>,
+    wanted: &HashMap<String, Vec<String>>,
+    sink: &SubscriptionSink,
+) {
+    loop {
+        let updates: Vec<&String> = match feed.recv().await {
+            Ok(uri) => wanted.get(&uri).into_iter().flatten().collect(),
+            // Events were dropped while the client was slow: any accepted conversation
+            // may have been among them.
+            Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                tracing::warn!(skipped, "resource_feed_lagged: updating every subscription");
+                wanted.values().flatten().collect()
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        for given in updates {
+            if sink.notify_resource_updated(given.clone()).await.is_err() {
+                return;
             }
         }
     }

@@ -62,9 +62,17 @@ impl WhatsAppServer {
             contact: p.contact,
             timeout_seconds: p.timeout_seconds,
         };
+        // Cancelled by the client, or the client closed its input and is leaving.
+        let (ct, ended) = (context.ct.clone(), self.session.ended());
+        let cancelled = async move {
+            tokio::select! {
+                () = ct.cancelled() => {}
+                () = ended => {}
+            }
+        };
         let page = self
             .messaging
-            .wait_for_messages(query, context.ct.cancelled())
+            .wait_for_messages(query, cancelled)
             .await
             .map_err(|e| e.to_string())?;
         // The same shape as get_messages, reactions on each message included.

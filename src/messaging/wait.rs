@@ -48,14 +48,20 @@ impl Messaging {
         cancelled: impl Future<Output = ()>,
     ) -> Result<MessagePage, MessagingError> {
         let timeout = wait_timeout(q.timeout_seconds)?;
-        let contact_key = match q
+        let contact = q
             .contact
             .as_deref()
             .map(str::trim)
             .filter(|c| !c.is_empty())
-        {
+            .map(str::to_owned);
+        let contact_key = match &contact {
             Some(c) => Some(self.contact_key(c).await?),
             None => None,
+        };
+        // On timeout the answer's `next` is the cursor exactly as the caller wrote it.
+        let as_given = NextCursor {
+            since: q.since.clone(),
+            since_id: q.since_id.clone(),
         };
         let query = MessageQuery {
             since: q.since,
@@ -65,6 +71,9 @@ impl Messaging {
             contact: None,
         };
         let mut plan = plan(query, contact_key)?;
+        if plan.after.is_some() {
+            plan.given = as_given;
+        }
         // Subscribed before the first look: a commit landing between the look and the
         // sleep still wakes the wait.
         let mut commits = self.store.subscribe_commits();
@@ -80,6 +89,11 @@ impl Messaging {
         tokio::pin!(cancelled);
         loop {
             commits.borrow_and_update();
+            if let Some(c) = &contact {
+                // A user known by BSUID may show their phone number meanwhile: the
+                // conversation is then keyed by the number, and its new messages too.
+                plan.filter.contact = Some(self.contact_key(c).await?);
+            }
             let page = self.inbound_page(&plan).await?;
             if !page.messages.is_empty() {
                 return Ok(page);

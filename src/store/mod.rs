@@ -295,7 +295,9 @@ impl Store {
     /// A receiver whose value changes after every commit to the file: this process's
     /// at once, another process's within 200 ms (one poll of the watcher). A change means
     /// "look again", not that anything of interest was written. The first call starts
-    /// the one cross-process watcher this store has; it stops when the store is dropped.
+    /// the one cross-process watcher this store has (it wakes every subscriber once when
+    /// it has its starting point, so nothing committed meanwhile goes unseen); it stops
+    /// when the store is dropped.
     pub fn subscribe_commits(&self) -> tokio::sync::watch::Receiver<u64> {
         let rx = self.inner.commits.subscribe();
         if let Ok(mut watcher) = self.inner.commit_watcher.lock()

@@ -6,8 +6,10 @@
 //! once. Commits by other processes sharing the file (a `serve` daemon while `mcp`
 //! waits) are seen by one watcher thread per [`Store`](super::Store): it holds one
 //! read-only connection and asks `PRAGMA data_version` a few times a second, which
-//! costs no I/O and changes only when another connection has committed. The watcher
-//! starts with the first subscriber and stops when the store is dropped.
+//! costs no I/O and changes when another connection has committed (and once when the
+//! checkpointer empties the WAL after writes stop: a spare wake-up, never a loop). The
+//! watcher starts with the first subscriber, wakes everyone once it has its starting
+//! point, and stops when the store is dropped.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -81,6 +83,10 @@ fn run_watcher(path: &Path, signal: &CommitSignal, stop: &Receiver<()>) {
     };
     let _ = conn.busy_timeout(Duration::from_millis(100));
     let mut last = data_version(&conn);
+    // Whatever committed between the first subscription and this starting point is
+    // in `last` and would never be signalled: one wake-up makes every subscriber look
+    // again now, and every later commit moves `data_version`.
+    signal.bump();
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(CROSS_PROCESS_POLL) {
         let now = data_version(&conn);
         if now != last {
@@ -125,6 +131,17 @@ mod tests {
             .expect("write");
     }
 
+    /// Waits for the watcher's start-up wake-up and marks it seen.
+    fn settled(rx: &mut watch::Receiver<u64>) {
+        let mut polls = 0;
+        while !rx.has_changed().expect("open") {
+            polls += 1;
+            assert!(polls < 100, "the watcher never started");
+            std::thread::sleep(CROSS_PROCESS_POLL / 2);
+        }
+        rx.borrow_and_update();
+    }
+
     #[test]
     fn a_commit_by_this_store_or_another_on_the_file_moves_the_signal() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -133,7 +150,10 @@ mod tests {
         let other = crate::store::Store::open(&path).expect("second store");
         let mut local = here.subscribe_commits();
         let mut remote = other.subscribe_commits();
-        assert!(!local.has_changed().expect("open"));
+        // Each watcher wakes its subscribers once when it starts; past that, only
+        // commits move the signal.
+        settled(&mut local);
+        settled(&mut remote);
         write_something(&here);
         assert!(
             local.has_changed().expect("open"),
@@ -156,5 +176,43 @@ mod tests {
             remote.has_changed().is_err(),
             "dropping the store stops its writer and its watcher, the signal's last senders"
         );
+    }
+
+    #[test]
+    fn a_commit_by_another_connection_right_after_subscribing_is_signalled() {
+        // The watcher starts on another thread; a commit made between the first
+        // subscription and the watcher's first look at `data_version` was counted in
+        // its starting point and never signalled: the waiter slept through it.
+        for round in 0..10 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("r.db");
+            // No checkpointer: its truncation of the WAL would move `data_version` a
+            // second later and hide the miss.
+            let options = crate::store::StoreOptions {
+                background_checkpoints: false,
+                ..crate::store::StoreOptions::default()
+            };
+            let store = crate::store::Store::open_with(&path, options).expect("store");
+            let other = Connection::open(&path).expect("another connection");
+            other
+                .execute_batch("PRAGMA synchronous = OFF; SELECT 1 FROM write_clock;")
+                .expect("ready");
+            let commits = store.subscribe_commits();
+            other
+                .execute(
+                    "UPDATE write_clock SET last_us = last_us + 1 WHERE id = 1",
+                    [],
+                )
+                .expect("commit");
+            let mut polls = 0;
+            while !commits.has_changed().expect("open") {
+                polls += 1;
+                assert!(
+                    polls < 50,
+                    "round {round}: a commit made just after subscribing was never signalled"
+                );
+                std::thread::sleep(CROSS_PROCESS_POLL / 2);
+            }
+        }
     }
 }
