@@ -508,6 +508,21 @@ async fn an_empty_page_returns_the_given_cursor() {
         (page.next.since.as_deref(), page.next.since_id.as_deref()),
         (Some(since), Some("zzz"))
     );
+
+    // Exactly as written, also in a form the store would have normalised.
+    for since in ["2030-01-01T00:00:00Z", "2030-01-01T01:00:00+01:00"] {
+        let page = f
+            .messaging
+            .get_messages(MessageQuery {
+                since: Some(since.into()),
+                ..Default::default()
+            })
+            .await
+            .expect("page");
+        assert!(page.messages.is_empty());
+        assert_eq!(page.next.since.as_deref(), Some(since));
+        assert_eq!(page.next.since_id, None);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

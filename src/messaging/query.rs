@@ -67,8 +67,9 @@ pub(super) fn plan(q: MessageQuery, contact_key: Option<String>) -> Result<Plan,
         }
     };
     let since_id = q.since_id.filter(|s| !s.is_empty());
-    let since = match q.since.filter(|s| !s.is_empty()) {
-        Some(s) => Some(format_micros(parse_rfc3339(&s).map_err(|_| {
+    let given_since = q.since.filter(|s| !s.is_empty());
+    let since = match given_since.as_deref() {
+        Some(s) => Some(format_micros(parse_rfc3339(s).map_err(|_| {
             MessagingError::InvalidInput(format!(
                 "`since` must be an ISO-8601 timestamp such as 2026-11-24T09:30:00.000000Z (the \
                  `next.since` of a previous page), not a message id or wamid; got {s:?}"
@@ -87,7 +88,11 @@ pub(super) fn plan(q: MessageQuery, contact_key: Option<String>) -> Result<Plan,
     });
     Ok(Plan {
         after,
-        given: NextCursor { since, since_id },
+        // An empty page answers the cursor exactly as the caller wrote it.
+        given: NextCursor {
+            since: given_since,
+            since_id,
+        },
         filter: MessageFilter {
             direction,
             contact: contact_key,
