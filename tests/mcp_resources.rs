@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,14 +25,6 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -74,7 +65,7 @@ fn post_text(port: u16, from: &str, text: &str) {
 
 /// `wa-mcp mcp` with its own webhook listener on a free port.
 fn mcp_with_listener(db: &std::path::Path) -> (McpClient, u16) {
-    let port = free_port();
+    let port = common::free_port();
     let mut cmd = wa_mcp_command(db, "http://127.0.0.1:9");
     cmd.env("APP_HTTP_PORT", port.to_string());
     (McpClient::spawn(cmd, &["mcp"]), port)
@@ -223,7 +214,7 @@ fn a_subscribed_conversation_is_notified_and_another_contact_does_not_notify_it(
 fn a_delivery_written_by_a_serve_process_notifies_the_subscription() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("shared.db");
-    let port = free_port();
+    let port = common::free_port();
     let serve = wa_mcp_command(&db, "http://127.0.0.1:9")
         .env("APP_HTTP_PORT", port.to_string())
         .arg("serve")

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,14 +25,6 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -108,7 +99,7 @@ fn only_message(result: &Value) -> Value {
 #[test]
 fn wakes_within_a_second_of_a_delivery_to_its_own_listener() {
     let (_dir, db) = seeded_db();
-    let port = free_port();
+    let port = common::free_port();
     let mut cmd = wa_mcp_command(&db, "http://127.0.0.1:9");
     cmd.env("APP_HTTP_PORT", port.to_string());
     let mut client = McpClient::spawn(cmd, &["mcp"]);
@@ -132,7 +123,7 @@ fn wakes_within_a_second_of_a_delivery_to_its_own_listener() {
 fn wakes_within_a_second_of_a_delivery_written_by_a_serve_process() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("shared.db");
-    let port = free_port();
+    let port = common::free_port();
     let serve = wa_mcp_command(&db, "http://127.0.0.1:9")
         .env("APP_HTTP_PORT", port.to_string())
         .arg("serve")
@@ -225,7 +216,7 @@ fn a_wait_for_a_bsuid_contact_wakes_when_the_contact_is_rekeyed_to_its_phone_num
 #[test]
 fn without_since_it_waits_from_now_and_its_cursor_continues_without_a_gap() {
     let (_dir, db) = seeded_db();
-    let port = free_port();
+    let port = common::free_port();
     let mut cmd = wa_mcp_command(&db, "http://127.0.0.1:9");
     cmd.env("APP_HTTP_PORT", port.to_string());
     let mut client = McpClient::spawn(cmd, &["mcp"]);

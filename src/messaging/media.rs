@@ -12,7 +12,7 @@ use super::media_file::{self, Digested, TempMedia};
 use super::{Messaging, MessagingError, blocking};
 use crate::meta::{ApiErrorKind, DownloadError, MediaInfo, MetaClient, MetaError};
 use crate::store::media::{SavedMedia, find_saved_media, record_saved_media};
-use crate::store::{MediaRef, MessageRow, StoreError, read};
+use crate::store::{MediaRef, MessageRow, StoreError};
 
 /// The largest file `get_media` downloads: 100 MiB, Meta's limit for documents (the
 /// largest media kind WhatsApp carries).
@@ -78,23 +78,9 @@ impl Messaging {
 
     /// The inbound media message `key` names, or the error that says why it is not one.
     async fn media_message(&self, key: &str) -> Result<MediaMessage, MessagingError> {
-        let key = key.trim().to_owned();
-        if key.is_empty() {
-            return Err(MessagingError::InvalidInput(
-                "`messageId` must be a message id or wamid".into(),
-            ));
-        }
-        let lookup = key.clone();
         let row = self
-            .store
-            .read(move |c| read::find_message(c, &lookup))
-            .await?
-            .ok_or_else(|| {
-                MessagingError::NotFound(format!(
-                    "no message has id or wamid {key}; use get_messages to find the id of a \
-                     message with media"
-                ))
-            })?;
+            .message_named(key, "the id of a message with media")
+            .await?;
         media_of(row)
     }
 

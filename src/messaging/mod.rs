@@ -116,6 +116,31 @@ impl Messaging {
         Ok(n)
     }
 
+    /// The message whose id or wamid is `key`. `purpose` ends the not-found error, telling
+    /// the caller which message to look for with get_messages (e.g. "the message to
+    /// react to").
+    async fn message_named(
+        &self,
+        key: &str,
+        purpose: &str,
+    ) -> Result<crate::store::MessageRow, MessagingError> {
+        let key = key.trim().to_owned();
+        if key.is_empty() {
+            return Err(MessagingError::InvalidInput(
+                "`messageId` must be a message id or wamid from get_messages".into(),
+            ));
+        }
+        let lookup = key.clone();
+        self.store
+            .read(move |c| crate::store::read::find_message(c, &lookup))
+            .await?
+            .ok_or_else(|| {
+                MessagingError::NotFound(format!(
+                    "no message has id or wamid {key}; use get_messages to find {purpose}"
+                ))
+            })
+    }
+
     fn require_token(&self) -> Result<(), MessagingError> {
         if self.token_configured {
             Ok(())

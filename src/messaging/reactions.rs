@@ -14,7 +14,7 @@ use serde_json::json;
 use super::send::{Outgoing, parse_recipient};
 use super::{Messaging, MessagingError};
 use crate::store::reactions::{ReactionRow, reactions_to};
-use crate::store::{MessageRow, NewOutbound, read};
+use crate::store::{MessageRow, NewOutbound};
 
 /// The most characters one reaction may hold: the longest emoji sequences (families,
 /// flags of subdivisions, skin tones joined by ZWJ) stay well below it.
@@ -119,23 +119,9 @@ impl Messaging {
         input: SendReactionInput,
     ) -> Result<ReactionResult, MessagingError> {
         validate_emoji(&input.emoji)?;
-        let key = input.message_id.trim().to_owned();
-        if key.is_empty() {
-            return Err(MessagingError::InvalidInput(
-                "`messageId` must be a message id or wamid from get_messages".into(),
-            ));
-        }
-        let lookup = key.clone();
         let target = self
-            .store
-            .read(move |c| read::find_message(c, &lookup))
-            .await?
-            .ok_or_else(|| {
-                MessagingError::NotFound(format!(
-                    "no message has id or wamid {key}; use get_messages to find the message to \
-                     react to"
-                ))
-            })?;
+            .message_named(&input.message_id, "the message to react to")
+            .await?;
         let (wamid, contact) = reaction_target(&target)?;
         let (recipient, seen) = parse_recipient(&contact)?;
         self.require_token()?;

@@ -1,7 +1,7 @@
 //! `mark_read`: tell Meta an inbound message was read, and remember it.
 
 use super::{Messaging, MessagingError, blocking};
-use crate::store::{conversations, read};
+use crate::store::conversations;
 
 impl Messaging {
     /// Marks the inbound message with id or wamid `key` as read: Meta is told first
@@ -9,22 +9,7 @@ impl Messaging {
     /// WhatsApp, it means "read up to here": every earlier inbound message of the
     /// contact counts as read too (see `store::conversations::mark_read_up_to`).
     pub async fn mark_read(&self, key: &str) -> Result<(), MessagingError> {
-        let key = key.trim().to_owned();
-        if key.is_empty() {
-            return Err(MessagingError::InvalidInput(
-                "`messageId` must be a message id or wamid".into(),
-            ));
-        }
-        let lookup = key.clone();
-        let row = self
-            .store
-            .read(move |c| read::find_message(c, &lookup))
-            .await?
-            .ok_or_else(|| {
-                MessagingError::NotFound(format!(
-                    "no message has id or wamid {key}; use get_messages to find inbound message ids"
-                ))
-            })?;
+        let row = self.message_named(key, "inbound message ids").await?;
         if row.direction != "inbound" {
             return Err(MessagingError::InvalidInput(format!(
                 "message {} is outbound; only messages you received can be marked read",
