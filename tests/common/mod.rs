@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod inbound;
+pub mod listener;
 pub mod mcp_client;
 
 use std::net::SocketAddr;
