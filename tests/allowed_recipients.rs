@@ -7,31 +7,27 @@ mod common;
 use std::path::Path;
 
 use common::inbound;
+use common::mcp_checks::{error_text, outbound_rows};
 use common::mcp_client::{McpClient, wa_mcp_command};
+use common::seed;
 use mockito::{Matcher, Server, ServerGuard};
-use rusqlite::Connection;
 use serde_json::{Value, json};
-use wa_mcp::store::Store;
 
 const PATH: &str = "/v26.0/106540352242922/messages";
 const BEN: &str = "16505551234";
 const STRANGER: &str = "+33 6 12 34 56 78";
 
+/// A database where Ben wrote from his number and a contact wrote from a BSUID with a
+/// phone number.
 fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
-    store
-        .commit_delivery_blocking(inbound::text(BEN, "Ben", "wamid.BEN1", 1_795_428_000, "hi"))
-        .expect("seeded");
-    store
-        .commit_delivery_blocking(wa_mcp::webhook::prepare_delivery(
+    seed::db_with(vec![
+        inbound::text(BEN, "Ben", "wamid.BEN1", 1_795_428_000, "hi"),
+        wa_mcp::webhook::prepare_delivery(
             &common::fixture("inbound_text_bsuid_with_phone.json"),
             "bsuid".into(),
             0,
-        ))
-        .expect("seeded");
-    (dir, db)
+        ),
+    ])
 }
 
 fn start(db: &Path, graph: &str, allowed: Option<&str>) -> McpClient {
@@ -49,31 +45,12 @@ fn start_with_init(db: &Path, graph: &str, allowed: Option<&str>) -> (McpClient,
     (client, init)
 }
 
-fn outbound_rows(db: &Path) -> i64 {
-    Connection::open(db)
-        .expect("db")
-        .query_row(
-            "SELECT count(*) FROM messages WHERE direction = 'outbound'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count")
-}
-
 fn any_send(meta: &mut ServerGuard, expect: usize) -> mockito::Mock {
     meta.mock("POST", PATH)
         .with_status(200)
         .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.ANY"}]}"#)
         .expect(expect)
         .create()
-}
-
-fn error_text(result: &Value) -> String {
-    assert_eq!(result["isError"], true, "{result}");
-    result["content"][0]["text"]
-        .as_str()
-        .expect("text")
-        .to_owned()
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::listener::{self, NO_META, mcp_with_listener};
 use common::mcp_client::McpClient;
+use common::seed;
 use serde_json::{Value, json};
 
 const SHEENA: &str = "whatsapp://conversations/16505551234";
@@ -20,7 +21,7 @@ const NAME: &str = "Subscriber";
 
 /// A database holding Sheena's text and a message from a contact known only by BSUID.
 fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    listener::seeded_db(&[
+    seed::db_with_fixtures(&[
         "inbound_text.json",
         "inbound_text_bsuid_username_no_phone.json",
     ])

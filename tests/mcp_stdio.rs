@@ -5,6 +5,7 @@ mod common;
 
 use common::listener;
 use common::mcp_client::{McpClient, TOKEN, wa_mcp_command};
+use common::seed;
 use mockito::{Matcher, Server};
 use serde_json::{Value, json};
 
@@ -13,7 +14,7 @@ const INBOUND_WAMID: &str = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzO
 
 /// A database holding one inbound text message.
 fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    listener::seeded_db(&["inbound_text.json"])
+    seed::db_with_fixtures(&["inbound_text.json"])
 }
 
 fn tool<'a>(tools: &'a [Value], name: &str) -> &'a Value {

@@ -7,6 +7,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use common::mcp_checks::listed_tool;
 use common::mcp_client::{self, McpClient};
 use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
@@ -488,12 +489,7 @@ fn get_media_works_over_stdio_and_keeps_the_token_and_url_out_of_the_logs() {
         .create();
     let (mut client, _init) = McpClient::start(&db, &server.url());
 
-    let listed = client.request("tools/list", json!({}));
-    let tools = listed["result"]["tools"].as_array().expect("tools").clone();
-    let tool = tools
-        .iter()
-        .find(|t| t["name"] == "get_media")
-        .expect("get_media listed");
+    let tool = listed_tool(&mut client, "get_media");
     assert_eq!(tool["annotations"]["readOnlyHint"], true);
     assert_eq!(tool["inputSchema"]["required"], json!(["messageId"]));
     assert_eq!(tool["outputSchema"]["type"], "object");

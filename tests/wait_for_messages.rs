@@ -7,7 +7,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::listener::{self, NO_META};
+use common::mcp_checks::{listed_tool, outbound_rows};
 use common::mcp_client::{McpClient, wa_mcp_command};
+use common::seed;
 use serde_json::{Value, json};
 use wa_mcp::store::Store;
 use wa_mcp::webhook::prepare_delivery;
@@ -19,7 +21,7 @@ const NAME: &str = "Waiter";
 
 /// A database holding one inbound text message.
 fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    listener::seeded_db(&["inbound_text.json"])
+    seed::db_with_fixtures(&["inbound_text.json"])
 }
 
 /// The `next` cursor after every message now stored.
@@ -214,15 +216,7 @@ fn an_outbound_row_does_not_wake_it_with_a_result() {
         "the outbound row is not a message received"
     );
     sent.assert();
-    let outbound: i64 = rusqlite::Connection::open(&db)
-        .expect("db")
-        .query_row(
-            "SELECT count(*) FROM messages WHERE direction = 'outbound'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
-    assert_eq!(outbound, 1, "the send was stored during the wait");
+    assert_eq!(outbound_rows(&db), 1, "the send was stored during the wait");
     client.finish();
 }
 
@@ -242,14 +236,7 @@ fn bad_arguments_are_tool_errors_a_model_can_act_on() {
         let text = result["content"][0]["text"].as_str().expect("text");
         assert!(text.contains(hint), "{args}: {text}");
     }
-    let listed = client.request("tools/list", json!({}));
-    let tool = listed["result"]["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .find(|t| t["name"] == "wait_for_messages")
-        .expect("listed")
-        .clone();
+    let tool = listed_tool(&mut client, "wait_for_messages");
     assert_eq!(tool["annotations"]["readOnlyHint"], true);
     assert_eq!(
         tool["inputSchema"]["properties"]["timeoutSeconds"]["maximum"],

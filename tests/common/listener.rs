@@ -1,13 +1,9 @@
-//! The real binary's webhook listener, from outside: a database seeded from fixtures,
-//! `wa-mcp serve` or `wa-mcp mcp` listening on a free loopback port, and signed
-//! deliveries posted to it as Meta would.
+//! The real binary's webhook listener, from outside: `wa-mcp serve` or `wa-mcp mcp`
+//! listening on a free loopback port, and signed deliveries posted to it as Meta would.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-use wa_mcp::store::Store;
-use wa_mcp::webhook::prepare_delivery;
 
 use super::mcp_client::{McpClient, wa_mcp_command};
 
@@ -24,19 +20,6 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A temp folder holding `wa.db` with each fixture of `tests/fixtures/` committed in
-/// order (request ids `seed-0`, `seed-1`, ...). Keep the folder alive for the test.
-pub fn seeded_db(fixtures: &[&str]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
-    for (i, name) in fixtures.iter().enumerate() {
-        let d = prepare_delivery(&super::fixture(name), format!("seed-{i}"), 0);
-        store.commit_delivery_blocking(d).expect("seeded");
-    }
-    (dir, db)
 }
 
 /// `wa-mcp mcp` over `db` (Graph API at [`NO_META`]) with its own webhook listener on a

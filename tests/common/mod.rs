@@ -4,7 +4,9 @@
 
 pub mod inbound;
 pub mod listener;
+pub mod mcp_checks;
 pub mod mcp_client;
+pub mod seed;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
