@@ -45,6 +45,19 @@ fn start_with_init(db: &Path, graph: &str, allowed: Option<&str>) -> (McpClient,
     (client, init)
 }
 
+/// Meta's messages endpoint expecting, exactly once, a send whose body includes
+/// `partial`; it answers `wamid`.
+fn send_matching(meta: &mut ServerGuard, partial: Value, wamid: &str) -> mockito::Mock {
+    meta.mock("POST", PATH)
+        .match_body(Matcher::PartialJson(partial))
+        .with_status(200)
+        .with_body(
+            json!({"messaging_product": "whatsapp", "messages": [{"id": wamid}]}).to_string(),
+        )
+        .expect(1)
+        .create()
+}
+
 fn any_send(meta: &mut ServerGuard, expect: usize) -> mockito::Mock {
     meta.mock("POST", PATH)
         .with_status(200)
@@ -85,36 +98,18 @@ fn a_stranger_is_refused_by_every_sending_tool_with_no_row_and_no_request() {
 fn listed_numbers_in_another_format_and_contacts_who_wrote_are_allowed() {
     let (_dir, db) = seeded_db();
     let mut meta = Server::new();
-    let listed = meta
-        .mock("POST", PATH)
-        .match_body(Matcher::PartialJson(json!({"to": "447700900123"})))
-        .with_status(200)
-        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.L1"}]}"#)
-        .expect(1)
-        .create();
-    let wrote = meta
-        .mock("POST", PATH)
-        .match_body(Matcher::PartialJson(json!({"to": BEN})))
-        .with_status(200)
-        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.W1"}]}"#)
-        .expect(1)
-        .create();
-    let by_bsuid = meta
-        .mock("POST", PATH)
-        .match_body(Matcher::PartialJson(
-            json!({"recipient": "US.20581937466401827395"}),
-        ))
-        .with_status(200)
-        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.B1"}]}"#)
-        .expect(1)
-        .create();
-    let reaction = meta
-        .mock("POST", PATH)
-        .match_body(Matcher::PartialJson(json!({"type": "reaction", "to": BEN})))
-        .with_status(200)
-        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.R1"}]}"#)
-        .expect(1)
-        .create();
+    let listed = send_matching(&mut meta, json!({"to": "447700900123"}), "wamid.L1");
+    let wrote = send_matching(&mut meta, json!({"to": BEN}), "wamid.W1");
+    let by_bsuid = send_matching(
+        &mut meta,
+        json!({"recipient": "US.20581937466401827395"}),
+        "wamid.B1",
+    );
+    let reaction = send_matching(
+        &mut meta,
+        json!({"type": "reaction", "to": BEN}),
+        "wamid.R1",
+    );
     let mut client = start(
         &db,
         &meta.url(),
