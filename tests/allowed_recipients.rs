@@ -7,31 +7,27 @@ mod common;
 use std::path::Path;
 
 use common::inbound;
+use common::mcp_checks::{error_text, outbound_rows};
 use common::mcp_client::{McpClient, wa_mcp_command};
+use common::seed;
 use mockito::{Matcher, Server, ServerGuard};
-use rusqlite::Connection;
 use serde_json::{Value, json};
-use wa_mcp::store::Store;
 
 const PATH: &str = "/v26.0/106540352242922/messages";
 const BEN: &str = "16505551234";
 const STRANGER: &str = "+33 6 12 34 56 78";
 
+/// A database where Ben wrote from his number and a contact wrote from a BSUID with a
+/// phone number.
 fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
-    store
-        .commit_delivery_blocking(inbound::text(BEN, "Ben", "wamid.BEN1", 1_795_428_000, "hi"))
-        .expect("seeded");
-    store
-        .commit_delivery_blocking(wa_mcp::webhook::prepare_delivery(
+    seed::db_with(vec![
+        inbound::text(BEN, "Ben", "wamid.BEN1", 1_795_428_000, "hi"),
+        wa_mcp::webhook::prepare_delivery(
             &common::fixture("inbound_text_bsuid_with_phone.json"),
             "bsuid".into(),
             0,
-        ))
-        .expect("seeded");
-    (dir, db)
+        ),
+    ])
 }
 
 fn start(db: &Path, graph: &str, allowed: Option<&str>) -> McpClient {
@@ -49,15 +45,17 @@ fn start_with_init(db: &Path, graph: &str, allowed: Option<&str>) -> (McpClient,
     (client, init)
 }
 
-fn outbound_rows(db: &Path) -> i64 {
-    Connection::open(db)
-        .expect("db")
-        .query_row(
-            "SELECT count(*) FROM messages WHERE direction = 'outbound'",
-            [],
-            |r| r.get(0),
+/// Meta's messages endpoint expecting, exactly once, a send whose body includes
+/// `partial`; it answers `wamid`.
+fn send_matching(meta: &mut ServerGuard, partial: Value, wamid: &str) -> mockito::Mock {
+    meta.mock("POST", PATH)
+        .match_body(Matcher::PartialJson(partial))
+        .with_status(200)
+        .with_body(
+            json!({"messaging_product": "whatsapp", "messages": [{"id": wamid}]}).to_string(),
         )
-        .expect("count")
+        .expect(1)
+        .create()
 }
 
 fn any_send(meta: &mut ServerGuard, expect: usize) -> mockito::Mock {
@@ -66,14 +64,6 @@ fn any_send(meta: &mut ServerGuard, expect: usize) -> mockito::Mock {
         .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.ANY"}]}"#)
         .expect(expect)
         .create()
-}
-
-fn error_text(result: &Value) -> String {
-    assert_eq!(result["isError"], true, "{result}");
-    result["content"][0]["text"]
-        .as_str()
-        .expect("text")
-        .to_owned()
 }
 
 #[test]
@@ -108,36 +98,18 @@ fn a_stranger_is_refused_by_every_sending_tool_with_no_row_and_no_request() {
 fn listed_numbers_in_another_format_and_contacts_who_wrote_are_allowed() {
     let (_dir, db) = seeded_db();
     let mut meta = Server::new();
-    let listed = meta
-        .mock("POST", PATH)
-        .match_body(Matcher::PartialJson(json!({"to": "447700900123"})))
-        .with_status(200)
-        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.L1"}]}"#)
-        .expect(1)
-        .create();
-    let wrote = meta
-        .mock("POST", PATH)
-        .match_body(Matcher::PartialJson(json!({"to": BEN})))
-        .with_status(200)
-        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.W1"}]}"#)
-        .expect(1)
-        .create();
-    let by_bsuid = meta
-        .mock("POST", PATH)
-        .match_body(Matcher::PartialJson(
-            json!({"recipient": "US.20581937466401827395"}),
-        ))
-        .with_status(200)
-        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.B1"}]}"#)
-        .expect(1)
-        .create();
-    let reaction = meta
-        .mock("POST", PATH)
-        .match_body(Matcher::PartialJson(json!({"type": "reaction", "to": BEN})))
-        .with_status(200)
-        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.R1"}]}"#)
-        .expect(1)
-        .create();
+    let listed = send_matching(&mut meta, json!({"to": "447700900123"}), "wamid.L1");
+    let wrote = send_matching(&mut meta, json!({"to": BEN}), "wamid.W1");
+    let by_bsuid = send_matching(
+        &mut meta,
+        json!({"recipient": "US.20581937466401827395"}),
+        "wamid.B1",
+    );
+    let reaction = send_matching(
+        &mut meta,
+        json!({"type": "reaction", "to": BEN}),
+        "wamid.R1",
+    );
     let mut client = start(
         &db,
         &meta.url(),

@@ -4,8 +4,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use common::listener::KillOnDrop;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wa-mcp");
 
@@ -49,22 +51,7 @@ fn simulate_inbound_reaches_serve_and_sigterm_exits_cleanly() {
         .expect("serve starts");
     wait_for_health(port, &mut serve);
 
-    let out = wa_mcp(&db, port)
-        .args([
-            "simulate",
-            "inbound",
-            "--from",
-            "+44 7700 900123",
-            "--text",
-            "hello from the shell",
-        ])
-        .output()
-        .expect("simulate runs");
-    assert!(
-        out.status.success(),
-        "simulate failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = simulate(&db, port, "+44 7700 900123", "hello from the shell");
     assert!(String::from_utf8_lossy(&out.stdout).contains("answered 200"));
 
     let events = wa_mcp(&db, port)
@@ -199,17 +186,9 @@ fn the_claude_desktop_snippet_is_json_and_names_the_binary() {
     }
 }
 
-/// Kills and reaps a child when the test ends, passed or not.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn simulate(db: &std::path::Path, port: u16, from: &str, text: &str) {
+/// Runs `wa-mcp simulate inbound` from `from` with `text` against the server on `port`,
+/// asserts it succeeded and returns its output.
+fn simulate(db: &std::path::Path, port: u16, from: &str, text: &str) -> Output {
     let out = wa_mcp(db, port)
         .args(["simulate", "inbound", "--from", from, "--text", text])
         .output()
@@ -219,6 +198,7 @@ fn simulate(db: &std::path::Path, port: u16, from: &str, text: &str) {
         "simulate failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
 }
 
 #[test]
@@ -233,7 +213,7 @@ fn messages_follow_prints_what_another_process_stores_while_it_waits() {
         .spawn()
         .expect("serve starts");
     wait_for_health(port, &mut serve);
-    let _serve = Reaped(serve);
+    let _serve = KillOnDrop(serve);
     simulate(&db, port, "+44 7700 900123", "before the follow started");
 
     let mut follow = wa_mcp(&db, port)
@@ -243,7 +223,7 @@ fn messages_follow_prints_what_another_process_stores_while_it_waits() {
         .spawn()
         .expect("messages --follow starts");
     let stdout = follow.stdout.take().expect("stdout");
-    let _follow = Reaped(follow);
+    let _follow = KillOnDrop(follow);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {

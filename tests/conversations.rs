@@ -4,6 +4,7 @@
 mod common;
 
 use common::inbound;
+use common::mcp_checks::listed_tool;
 use common::mcp_client::McpClient;
 use mockito::{Matcher, Server, ServerGuard};
 use serde_json::{Value, json};
@@ -344,15 +345,7 @@ fn over_stdio_list_conversations_shows_unread_and_windows_and_follows_mark_read(
         .expect(1)
         .create();
     let (mut client, _) = McpClient::start(&db, &meta.url());
-    let listed = client.request("tools/list", json!({}));
-    let tool = listed["result"]["tools"]
-        .as_array()
-        .and_then(|t| {
-            t.iter()
-                .find(|t| t["name"] == "list_conversations")
-                .cloned()
-        })
-        .expect("list_conversations listed");
+    let tool = listed_tool(&mut client, "list_conversations");
     assert_eq!(tool["annotations"]["readOnlyHint"], true);
     assert_eq!(tool["inputSchema"]["properties"]["limit"]["maximum"], 100);
 

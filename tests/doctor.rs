@@ -52,10 +52,40 @@ impl Setup {
         cmd
     }
 
-    fn migrate(&self) {
-        let out = self.wa_mcp().arg("migrate").output().expect("migrate runs");
+    /// A new setup whose database `wa-mcp migrate` has created; fails the test if
+    /// migrating fails.
+    fn migrated() -> Setup {
+        let setup = Setup::new();
+        let out = setup
+            .wa_mcp()
+            .arg("migrate")
+            .output()
+            .expect("migrate runs");
         assert!(out.status.success(), "{}", text(&out.stderr));
+        setup
     }
+
+    /// `wa-mcp doctor --online` with the Graph API at `graph`: its output and stdout.
+    fn doctor_online(&self, graph: &str) -> (Output, String) {
+        report(
+            self.wa_mcp()
+                .env("WA_GRAPH_BASE_URL", graph)
+                .args(["doctor", "--online"]),
+        )
+    }
+
+    /// `wa-mcp doctor --webhook` at this setup's port: its output and stdout.
+    fn doctor_webhook(&self) -> (Output, String) {
+        let url = format!("http://127.0.0.1:{}/webhook/meta", self.port);
+        report(self.wa_mcp().args(["doctor", "--webhook", &url]))
+    }
+}
+
+/// Runs a doctor command to the end: its output and its stdout as text.
+fn report(cmd: &mut Command) -> (Output, String) {
+    let out = cmd.output().expect("doctor runs");
+    let stdout = text(&out.stdout);
+    (out, stdout)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -83,15 +113,8 @@ fn assert_no_secret(out: &Output) {
 
 #[test]
 fn a_missing_secret_fails_naming_it_and_no_set_secret_is_printed() {
-    let setup = Setup::new();
-    setup.migrate();
-    let out = setup
-        .wa_mcp()
-        .env_remove("WA_APP_SECRET")
-        .arg("doctor")
-        .output()
-        .expect("doctor runs");
-    let stdout = text(&out.stdout);
+    let setup = Setup::migrated();
+    let (out, stdout) = report(setup.wa_mcp().env_remove("WA_APP_SECRET").arg("doctor"));
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let missing = line(&stdout, "WA_APP_SECRET");
     assert!(missing.starts_with("FAIL"), "{missing}");
@@ -104,10 +127,8 @@ fn a_missing_secret_fails_naming_it_and_no_set_secret_is_printed() {
 
 #[test]
 fn a_complete_configuration_and_a_migrated_database_pass_offline() {
-    let setup = Setup::new();
-    setup.migrate();
-    let out = setup.wa_mcp().arg("doctor").output().expect("doctor runs");
-    let stdout = text(&out.stdout);
+    let setup = Setup::migrated();
+    let (out, stdout) = report(setup.wa_mcp().arg("doctor"));
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
         line(&stdout, "journal mode").starts_with("PASS"),
@@ -161,17 +182,10 @@ fn meta(server: &mut Server, subscribed_app_id: &str) -> Vec<mockito::Mock> {
 
 #[test]
 fn online_checks_pass_when_the_number_answers_and_the_app_is_subscribed() {
-    let setup = Setup::new();
-    setup.migrate();
+    let setup = Setup::migrated();
     let mut server = Server::new();
     let mocks = meta(&mut server, APP_ID);
-    let out = setup
-        .wa_mcp()
-        .env("WA_GRAPH_BASE_URL", server.url())
-        .args(["doctor", "--online"])
-        .output()
-        .expect("doctor runs");
-    let stdout = text(&out.stdout);
+    let (out, stdout) = setup.doctor_online(&server.url());
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     mocks.iter().for_each(|m| m.assert());
     assert!(line(&stdout, "access token").contains(APP_ID), "{stdout}");
@@ -189,8 +203,7 @@ fn online_checks_pass_when_the_number_answers_and_the_app_is_subscribed() {
 
 #[test]
 fn online_an_expired_token_fails_with_its_remedy_and_stops_asking() {
-    let setup = Setup::new();
-    setup.migrate();
+    let setup = Setup::migrated();
     let mut server = Server::new();
     let app = server
         .mock("GET", "/v26.0/app")
@@ -206,13 +219,7 @@ fn online_an_expired_token_fails_with_its_remedy_and_stops_asking() {
         )
         .expect(0)
         .create();
-    let out = setup
-        .wa_mcp()
-        .env("WA_GRAPH_BASE_URL", server.url())
-        .args(["doctor", "--online"])
-        .output()
-        .expect("doctor runs");
-    let stdout = text(&out.stdout);
+    let (out, stdout) = setup.doctor_online(&server.url());
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     app.assert();
     others.assert();
@@ -232,17 +239,10 @@ fn online_an_expired_token_fails_with_its_remedy_and_stops_asking() {
 
 #[test]
 fn online_an_unsubscribed_app_fails_and_prints_the_call_that_fixes_it() {
-    let setup = Setup::new();
-    setup.migrate();
+    let setup = Setup::migrated();
     let mut server = Server::new();
     let mocks = meta(&mut server, "999999999999999");
-    let out = setup
-        .wa_mcp()
-        .env("WA_GRAPH_BASE_URL", server.url())
-        .args(["doctor", "--online"])
-        .output()
-        .expect("doctor runs");
-    let stdout = text(&out.stdout);
+    let (out, stdout) = setup.doctor_online(&server.url());
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     mocks.iter().for_each(|m| m.assert());
     let subscription = line(&stdout, "webhook subscription");
@@ -260,8 +260,7 @@ fn online_an_unsubscribed_app_fails_and_prints_the_call_that_fixes_it() {
 
 #[test]
 fn online_a_meta_outage_is_not_reported_as_a_wrong_id() {
-    let setup = Setup::new();
-    setup.migrate();
+    let setup = Setup::migrated();
     let mut server = Server::new();
     let app = server
         .mock("GET", "/v26.0/app")
@@ -282,13 +281,7 @@ fn online_a_meta_outage_is_not_reported_as_a_wrong_id() {
         .with_body("<html>Bad Gateway</html>")
         .expect(2)
         .create();
-    let out = setup
-        .wa_mcp()
-        .env("WA_GRAPH_BASE_URL", server.url())
-        .args(["doctor", "--online"])
-        .output()
-        .expect("doctor runs");
-    let stdout = text(&out.stdout);
+    let (out, stdout) = setup.doctor_online(&server.url());
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     app.assert();
     number.assert();
@@ -348,14 +341,8 @@ fn count(db: &Path, sql: &str) -> i64 {
 fn webhook_probes_pass_against_a_running_server_whose_port_is_reported_as_wa_mcp() {
     let setup = Setup::new();
     let server = serve(&setup, APP_SECRET);
-    let url = format!("http://127.0.0.1:{}/webhook/meta", setup.port);
-    let out = setup
-        .wa_mcp()
-        .args(["doctor", "--webhook", &url])
-        .output()
-        .expect("doctor runs");
+    let (out, stdout) = setup.doctor_webhook();
     stop(server);
-    let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let port = line(&stdout, &format!("127.0.0.1:{}", setup.port));
     assert!(
@@ -388,14 +375,8 @@ fn webhook_probes_pass_against_a_running_server_whose_port_is_reported_as_wa_mcp
 fn webhook_probe_names_the_app_secret_when_the_server_uses_another() {
     let setup = Setup::new();
     let server = serve(&setup, "the-servers-other-secret");
-    let url = format!("http://127.0.0.1:{}/webhook/meta", setup.port);
-    let out = setup
-        .wa_mcp()
-        .args(["doctor", "--webhook", &url])
-        .output()
-        .expect("doctor runs");
+    let (out, stdout) = setup.doctor_webhook();
     stop(server);
-    let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(line(&stdout, "handshake").starts_with("PASS"), "{stdout}");
     let signed = line(&stdout, "signed delivery");

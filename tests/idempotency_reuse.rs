@@ -5,31 +5,12 @@
 
 mod common;
 
+use common::mcp_checks::{error_text, outbound_rows};
 use common::mcp_client::McpClient;
 use mockito::Server;
-use rusqlite::Connection;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const PATH: &str = "/v26.0/106540352242922/messages";
-
-fn outbound_rows(db: &std::path::Path) -> i64 {
-    Connection::open(db)
-        .expect("db")
-        .query_row(
-            "SELECT count(*) FROM messages WHERE direction = 'outbound'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count")
-}
-
-fn error_text(result: &Value) -> String {
-    assert_eq!(result["isError"], true, "{result}");
-    result["content"][0]["text"]
-        .as_str()
-        .expect("text")
-        .to_owned()
-}
 
 #[test]
 fn a_key_reused_for_another_message_is_refused_not_answered_as_sent() {

@@ -11,11 +11,11 @@ use std::time::Duration;
 use common::inbound;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
-use wa_mcp::config::{Config, Secret};
 use wa_mcp::mcp::{WhatsAppServer, serve};
 use wa_mcp::messaging::Messaging;
 use wa_mcp::meta::MetaClient;
 use wa_mcp::store::Store;
+use wa_mcp::webhook::PreparedDelivery;
 
 const GRAPH: &str = "http://127.0.0.1:9";
 /// Longer than anything here takes when it works: a bound on a hang, not a timing.
@@ -79,27 +79,67 @@ impl Client {
             .await;
     }
 
+    /// Sends `method` (`resources/subscribe` or `resources/unsubscribe`) for `uri` as
+    /// request `id` and asserts it succeeded.
+    async fn resource_request(&mut self, id: u64, method: &str, uri: &str) {
+        let answer = self.request(id, method, json!({"uri": uri})).await;
+        assert!(answer.get("result").is_some(), "{answer}");
+    }
+
+    /// Opens a 2026-generation `subscriptions/listen` stream (request 5, client
+    /// `client_name`) on Ada's conversation and asserts it is acknowledged first.
+    async fn listen_to_ada(&mut self, client_name: &str) {
+        let meta = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": client_name, "version": "2.0"}
+        });
+        self.send(json!({"jsonrpc": "2.0", "id": 5, "method": "subscriptions/listen", "params": {
+            "_meta": meta,
+            "notifications": {"resourceSubscriptions": ["whatsapp://conversations/447700900123"]}}}))
+            .await;
+        let ack = self.next().await.expect("acknowledged");
+        assert_eq!(
+            ack["method"], "notifications/subscriptions/acknowledged",
+            "{ack}"
+        );
+    }
+
     /// Closes the client's input to the server: end of file on the server's reader.
     async fn close_input(&mut self) {
         self.input.shutdown().await.expect("closed");
     }
 }
 
+/// A store on a new temp database; keep the folder alive for the test.
+fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("wa.db")).expect("store");
+    (dir, store)
+}
+
+/// Commits `delivery` as the webhook would, failing the test if it is not stored.
+async fn commit(store: &Store, delivery: PreparedDelivery) {
+    store.commit_delivery(delivery).await.expect("committed");
+}
+
+/// Drops `store`, the test's last handle, and asserts the store then closes (its commit
+/// signal ends): nothing else still holds it. `holder` says what would have.
+async fn assert_closes_when_dropped(store: Store, holder: &str) {
+    let mut commits = store.subscribe_commits();
+    commits.borrow_and_update();
+    drop(store);
+    let mut polls = 0;
+    while commits.has_changed().is_ok() {
+        polls += 1;
+        assert!(polls < 100, "{holder} still holds the database open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A server on a temp database, served over an in-memory pipe on a task of its own.
 fn start(store: &Store) -> (Client, tokio::task::JoinHandle<Result<(), std::io::Error>>) {
-    let config = Config {
-        db_path: "unused".into(),
-        access_token: Secret::from_setting(Some("EAAG-session-end-token".into())),
-        app_secret: None,
-        webhook_verify_token: None,
-        default_phone_number_id: Some(inbound::PNID.into()),
-        business_account_id: None,
-        allowed_recipients: None,
-        graph_api_version: "v26.0".into(),
-        graph_base_url: GRAPH.into(),
-        bind: "127.0.0.1".parse().expect("ip"),
-        port: 0,
-    };
+    let config = common::config(GRAPH, Some("EAAG-session-end-token"));
     let meta = MetaClient::new(common::fast_meta_options(GRAPH, None));
     let server = WhatsAppServer::new(Messaging::new(store.clone(), meta, &config));
     let (client_end, server_end) = tokio::io::duplex(1 << 16);
@@ -114,8 +154,7 @@ fn start(store: &Store) -> (Client, tokio::task::JoinHandle<Result<(), std::io::
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wait_in_flight_is_answered_when_the_client_closes_its_input() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("wa.db")).expect("store");
+    let (_dir, store) = temp_store();
     let (mut client, served) = start(&store);
     client.initialize().await;
     client
@@ -148,19 +187,16 @@ async fn a_wait_in_flight_is_answered_when_the_client_closes_its_input() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_finished_session_leaves_nothing_holding_the_database() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("wa.db")).expect("store");
+    let (_dir, store) = temp_store();
     let (mut client, served) = start(&store);
     client.initialize().await;
     let ada = "whatsapp://conversations/447700900123";
-    let subscribed = client
-        .request(2, "resources/subscribe", json!({"uri": ada}))
-        .await;
-    assert!(subscribed.get("result").is_some(), "{subscribed}");
-    store
-        .commit_delivery(inbound::text("447700900123", "Ada", "wamid.S1", 1, "hi"))
-        .await
-        .expect("committed");
+    client.resource_request(2, "resources/subscribe", ada).await;
+    commit(
+        &store,
+        inbound::text("447700900123", "Ada", "wamid.S1", 1, "hi"),
+    )
+    .await;
     let update = client.next().await.expect("notified");
     assert_eq!(update["method"], "notifications/resources/updated");
     assert_eq!(update["params"]["uri"], ada);
@@ -171,24 +207,12 @@ async fn a_finished_session_leaves_nothing_holding_the_database() {
 
     // The session's tasks held clones of the store; when they are gone with the
     // session, dropping the last handle here closes the store, which ends its signal.
-    let mut commits = store.subscribe_commits();
-    commits.borrow_and_update();
-    drop(store);
-    let mut polls = 0;
-    while commits.has_changed().is_ok() {
-        polls += 1;
-        assert!(
-            polls < 100,
-            "a task of the finished session still holds the database open"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_closes_when_dropped(store, "a task of the finished session").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn updates_name_the_uri_as_subscribed_and_stop_after_unsubscribe() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("wa.db")).expect("store");
+    let (_dir, store) = temp_store();
     let (mut client, _served) = start(&store);
     client.initialize().await;
     // The same conversation as whatsapp://conversations/447700900123, written with the
@@ -196,31 +220,32 @@ async fn updates_name_the_uri_as_subscribed_and_stop_after_unsubscribe() {
     let ada = "whatsapp://conversations/+447700900123";
     let later = "whatsapp://conversations/447700900999";
     for (id, uri) in [(2, ada), (3, later)] {
-        let subscribed = client
-            .request(id, "resources/subscribe", json!({"uri": uri}))
+        client
+            .resource_request(id, "resources/subscribe", uri)
             .await;
-        assert!(subscribed.get("result").is_some(), "{subscribed}");
     }
-    store
-        .commit_delivery(inbound::text("447700900123", "Ada", "wamid.U1", 1, "hi"))
-        .await
-        .expect("committed");
+    commit(
+        &store,
+        inbound::text("447700900123", "Ada", "wamid.U1", 1, "hi"),
+    )
+    .await;
     let update = client.next().await.expect("notified");
     assert_eq!(update["method"], "notifications/resources/updated");
     assert_eq!(update["params"]["uri"], ada, "{update}");
 
-    let unsubscribed = client
-        .request(4, "resources/unsubscribe", json!({"uri": ada}))
+    client
+        .resource_request(4, "resources/unsubscribe", ada)
         .await;
-    assert!(unsubscribed.get("result").is_some(), "{unsubscribed}");
-    store
-        .commit_delivery(inbound::text("447700900123", "Ada", "wamid.U2", 2, "again"))
-        .await
-        .expect("committed");
-    store
-        .commit_delivery(inbound::text("447700900999", "Later", "wamid.U3", 3, "me"))
-        .await
-        .expect("committed");
+    commit(
+        &store,
+        inbound::text("447700900123", "Ada", "wamid.U2", 2, "again"),
+    )
+    .await;
+    commit(
+        &store,
+        inbound::text("447700900999", "Later", "wamid.U3", 3, "me"),
+    )
+    .await;
     // Updates go out in the order of the conversations' URIs: Ada's would come first.
     let update = client.next().await.expect("notified");
     assert_eq!(
@@ -231,28 +256,14 @@ async fn updates_name_the_uri_as_subscribed_and_stop_after_unsubscribe() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_listen_stream_open_at_the_end_is_answered_and_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("wa.db")).expect("store");
+    let (_dir, store) = temp_store();
     let (mut client, served) = start(&store);
-    let meta = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "session-end-tests", "version": "2.0"}
-    });
-    client
-        .send(json!({"jsonrpc": "2.0", "id": 5, "method": "subscriptions/listen", "params": {
-            "_meta": meta,
-            "notifications": {"resourceSubscriptions": ["whatsapp://conversations/447700900123"]}}}))
-        .await;
-    let ack = client.next().await.expect("acknowledged");
-    assert_eq!(
-        ack["method"], "notifications/subscriptions/acknowledged",
-        "{ack}"
-    );
-    store
-        .commit_delivery(inbound::text("447700900123", "Ada", "wamid.L1", 1, "hi"))
-        .await
-        .expect("committed");
+    client.listen_to_ada("session-end-tests").await;
+    commit(
+        &store,
+        inbound::text("447700900123", "Ada", "wamid.L1", 1, "hi"),
+    )
+    .await;
     let update = client.next().await.expect("notified");
     assert_eq!(update["method"], "notifications/resources/updated");
 
@@ -266,45 +277,23 @@ async fn a_listen_stream_open_at_the_end_is_answered_and_leaves_nothing_behind()
     assert!(closed.get("error").is_none(), "{closed}");
     while client.next().await.is_some() {}
     served.await.expect("joined").expect("a clean end");
-    let mut commits = store.subscribe_commits();
-    commits.borrow_and_update();
-    drop(store);
-    let mut polls = 0;
-    while commits.has_changed().is_ok() {
-        polls += 1;
-        assert!(
-            polls < 100,
-            "the listen stream of the finished session still holds the database open"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_closes_when_dropped(store, "the listen stream of the finished session").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_committed_right_after_the_listen_is_acknowledged_is_notified() {
     // The acknowledgement goes out before the stream's own code runs: a message stored
     // in between was behind the stream's starting point and never notified.
-    let meta = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "listen-tests", "version": "2.0"}
-    });
     for round in 0..20 {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("wa.db")).expect("store");
+        let (_dir, store) = temp_store();
         let (mut client, _served) = start(&store);
-        client
-            .send(json!({"jsonrpc": "2.0", "id": 5, "method": "subscriptions/listen", "params": {
-                "_meta": meta,
-                "notifications": {"resourceSubscriptions": ["whatsapp://conversations/447700900123"]}}}))
-            .await;
-        let ack = client.next().await.expect("acknowledged");
-        assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+        client.listen_to_ada("listen-tests").await;
         let wamid = format!("wamid.R{round}");
-        store
-            .commit_delivery(inbound::text("447700900123", "Ada", &wamid, 1, "hi"))
-            .await
-            .expect("committed");
+        commit(
+            &store,
+            inbound::text("447700900123", "Ada", &wamid, 1, "hi"),
+        )
+        .await;
         let update = client.next().await.expect("notified");
         assert_eq!(
             update["method"], "notifications/resources/updated",

@@ -4,71 +4,27 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::mcp_client::{McpClient, wa_mcp_command};
+use common::listener::{self, NO_META, mcp_with_listener};
+use common::mcp_client::McpClient;
+use common::seed;
 use serde_json::{Value, json};
-use wa_mcp::store::Store;
-use wa_mcp::webhook::prepare_delivery;
 
-const SECRET: &[u8] = b"mcp-app-secret";
 const SHEENA: &str = "whatsapp://conversations/16505551234";
 const BSUID: &str = "US.20581937466401827395";
 /// How long a test waits for a notification that should come.
 const NOTIFY_WITHIN: Duration = Duration::from_secs(20);
 
-struct KillOnDrop(Child);
+/// The profile name of every delivery these tests post.
+const NAME: &str = "Subscriber";
 
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
+/// A database holding Sheena's text and a message from a contact known only by BSUID.
 fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
-    for (i, name) in [
+    seed::db_with_fixtures(&[
         "inbound_text.json",
         "inbound_text_bsuid_username_no_phone.json",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let d = prepare_delivery(&common::fixture(name), format!("seed-{i}"), 0);
-        store.commit_delivery_blocking(d).expect("seeded");
-    }
-    (dir, db)
-}
-
-fn post_text(port: u16, from: &str, text: &str) {
-    let body = wa_mcp::cli::simulated_text_delivery(
-        from,
-        "Subscriber",
-        text,
-        "106540352242922",
-        "1",
-        1_749_416_383,
-    )
-    .to_string();
-    let signature = wa_mcp::webhook::signature::signature_header(SECRET, body.as_bytes());
-    let status = ureq::post(&format!("http://127.0.0.1:{port}/webhook/meta"))
-        .header("x-hub-signature-256", &signature)
-        .send(body.as_bytes())
-        .expect("webhook answered")
-        .status();
-    assert_eq!(status, 200);
-}
-
-/// `wa-mcp mcp` with its own webhook listener on a free port.
-fn mcp_with_listener(db: &std::path::Path) -> (McpClient, u16) {
-    let port = common::free_port();
-    let mut cmd = wa_mcp_command(db, "http://127.0.0.1:9");
-    cmd.env("APP_HTTP_PORT", port.to_string());
-    (McpClient::spawn(cmd, &["mcp"]), port)
+    ])
 }
 
 fn is_update_for(v: &Value, uri: &str) -> bool {
@@ -87,7 +43,7 @@ fn updates_for(client: &McpClient, uri: &str) -> usize {
 #[test]
 fn conversations_are_listed_templated_and_read_as_json() {
     let (_dir, db) = seeded_db();
-    let (mut client, init) = McpClient::start(&db, "http://127.0.0.1:9");
+    let (mut client, init) = McpClient::start(&db, NO_META);
     let caps = &init["result"]["capabilities"]["resources"];
     assert_eq!(caps["subscribe"], true, "{init}");
 
@@ -150,7 +106,7 @@ fn conversations_are_listed_templated_and_read_as_json() {
 #[test]
 fn unknown_conversations_and_foreign_uris_are_clear_errors() {
     let (_dir, db) = seeded_db();
-    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let (mut client, _) = McpClient::start(&db, NO_META);
     for uri in [
         "whatsapp://conversations/447700900999",
         "whatsapp://conversations/not-a-number",
@@ -177,8 +133,8 @@ fn a_subscribed_conversation_is_notified_and_another_contact_does_not_notify_it(
     let subscribed = client.request("resources/subscribe", json!({"uri": SHEENA}));
     assert!(subscribed.get("error").is_none(), "{subscribed}");
 
-    post_text(port, "447700900333", "not for that subscription");
-    post_text(port, "16505551234", "a new message from Sheena");
+    listener::post_text(port, "447700900333", NAME, "not for that subscription");
+    listener::post_text(port, "16505551234", NAME, "a new message from Sheena");
     let update = client.find_message(NOTIFY_WITHIN, |v| is_update_for(v, SHEENA));
     assert!(
         update.is_some(),
@@ -214,26 +170,12 @@ fn a_subscribed_conversation_is_notified_and_another_contact_does_not_notify_it(
 fn a_delivery_written_by_a_serve_process_notifies_the_subscription() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("shared.db");
-    let port = common::free_port();
-    let serve = wa_mcp_command(&db, "http://127.0.0.1:9")
-        .env("APP_HTTP_PORT", port.to_string())
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let _serve = KillOnDrop(serve);
-    let health = format!("http://127.0.0.1:{port}/health");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&health).call().is_err() {
-        assert!(Instant::now() < deadline, "serve never answered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let (_serve, port) = listener::serve(&db);
+    let (mut client, _) = McpClient::start(&db, NO_META);
     let uri = "whatsapp://conversations/447700900444";
     let subscribed = client.request("resources/subscribe", json!({"uri": uri}));
     assert!(subscribed.get("error").is_none(), "{subscribed}");
-    post_text(port, "447700900444", "written by the daemon");
+    listener::post_text(port, "447700900444", NAME, "written by the daemon");
     assert!(
         client
             .find_message(NOTIFY_WITHIN, |v| is_update_for(v, uri))
@@ -271,8 +213,8 @@ fn the_2026_generation_listens_for_updates_on_a_subscription_stream() {
         json!([SHEENA]),
         "only conversation URIs are accepted: {ack}"
     );
-    post_text(port, "447700900333", "someone else");
-    post_text(port, "16505551234", "hello again");
+    listener::post_text(port, "447700900333", NAME, "someone else");
+    listener::post_text(port, "16505551234", NAME, "hello again");
     let update = client
         .find_message(NOTIFY_WITHIN, |v| is_update_for(v, SHEENA))
         .expect("an update on the stream");

@@ -3,22 +3,18 @@
 
 mod common;
 
+use common::listener;
 use common::mcp_client::{McpClient, TOKEN, wa_mcp_command};
+use common::seed;
 use mockito::{Matcher, Server};
 use serde_json::{Value, json};
-use wa_mcp::store::Store;
-use wa_mcp::webhook::prepare_delivery;
 
 const PATH: &str = "/v26.0/106540352242922/messages";
 const INBOUND_WAMID: &str = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=";
 
+/// A database holding one inbound text message.
 fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
-    let d = prepare_delivery(&common::fixture("inbound_text.json"), "seed".into(), 0);
-    store.commit_delivery_blocking(d).expect("seeded");
-    (dir, db)
+    seed::db_with_fixtures(&["inbound_text.json"])
 }
 
 fn tool<'a>(tools: &'a [Value], name: &str) -> &'a Value {
@@ -271,19 +267,9 @@ fn the_stateless_2026_generation_discovers_and_calls_without_initialize() {
 fn mcp_runs_the_webhook_listener_and_a_delivery_shows_up_in_get_messages() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("wa.db");
-    let port = common::free_port();
-    let mut cmd = wa_mcp_command(&db, "http://127.0.0.1:9");
-    cmd.env("APP_HTTP_PORT", port.to_string());
-    let mut client = McpClient::spawn(cmd, &["mcp"]);
+    let (mut client, port) = listener::mcp_with_listener(&db);
     client.initialize();
-    let body = common::fixture("inbound_text.json");
-    let signature = wa_mcp::webhook::signature::signature_header(b"mcp-app-secret", &body);
-    let status = ureq::post(&format!("http://127.0.0.1:{port}/webhook/meta"))
-        .header("x-hub-signature-256", &signature)
-        .send(&body[..])
-        .expect("webhook answered")
-        .status();
-    assert_eq!(status, 200);
+    listener::post_signed(port, &common::fixture("inbound_text.json"));
     let page = client.call("get_messages", json!({}));
     assert_eq!(
         page["structuredContent"]["messages"][0]["body"],

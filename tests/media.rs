@@ -7,6 +7,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use common::mcp_checks::listed_tool;
 use common::mcp_client::{self, McpClient};
 use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
@@ -71,6 +72,17 @@ impl Fixture {
             .collect()
     }
 
+    /// Asks for the seeded inbound image, [`IMAGE_WAMID`].
+    async fn get_image(&self) -> Result<MediaFile, MessagingError> {
+        self.messaging.get_media(IMAGE_WAMID).await
+    }
+
+    /// Asserts the media folder holds nothing: no saved file and no temp file.
+    fn assert_nothing_left(&self) {
+        let files = self.media_files();
+        assert!(files.is_empty(), "left behind: {files:?}");
+    }
+
     fn saved_rows(&self) -> i64 {
         let conn = rusqlite::Connection::open(&self.db).expect("open db");
         conn.query_row("SELECT count(*) FROM media_files", [], |r| r.get(0))
@@ -114,6 +126,12 @@ fn info_body(server: &ServerGuard, sha256: &str, file_size: Value) -> String {
     .to_string()
 }
 
+/// Media info that names only the download `url`, the image type and [`MEDIA_ID`]:
+/// no hash and no size.
+fn unhashed_info_body(url: &str) -> String {
+    json!({"url": url, "mime_type": "image/jpeg", "id": MEDIA_ID}).to_string()
+}
+
 /// The metadata endpoint, requiring the bearer token.
 async fn mock_info(server: &mut ServerGuard, body: String, hits: usize) -> Mock {
     server
@@ -141,6 +159,22 @@ async fn mock_download(server: &mut ServerGuard, bytes: Vec<u8>, hits: usize) ->
         .await
 }
 
+/// A Graph API (mockito) that answers the image's info, giving `sha256` and `file_size`,
+/// and its download (the test bytes), each expected exactly `hits` times; and a fixture
+/// with [`TOKEN`] pointed at it. Keep the server alive for the whole test.
+async fn image_at_meta(
+    sha256: &str,
+    file_size: Value,
+    hits: usize,
+) -> (ServerGuard, Mock, Mock, Fixture) {
+    let mut server = Server::new_async().await;
+    let body = info_body(&server, sha256, file_size);
+    let info = mock_info(&mut server, body, hits).await;
+    let download = mock_download(&mut server, image_bytes(), hits).await;
+    let f = Fixture::new(&server.url(), Some(TOKEN));
+    (server, info, download, f)
+}
+
 fn assert_saved_image(f: &Fixture, file: &MediaFile) {
     assert_eq!(file.path, f.media_dir().join(format!("{MEDIA_ID}.jpg")));
     assert_eq!(
@@ -154,17 +188,9 @@ fn assert_saved_image(f: &Fixture, file: &MediaFile) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_media_is_saved_beside_the_database_and_then_served_without_a_request() {
-    let mut server = Server::new_async().await;
-    let body = info_body(&server, IMAGE_SHA256_HEX, json!("3000"));
-    let info = mock_info(&mut server, body, 1).await;
-    let download = mock_download(&mut server, image_bytes(), 1).await;
-    let f = Fixture::new(&server.url(), Some(TOKEN));
+    let (_server, info, download, f) = image_at_meta(IMAGE_SHA256_HEX, json!("3000"), 1).await;
 
-    let first = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect("downloaded");
+    let first = f.get_image().await.expect("downloaded");
     assert_saved_image(&f, &first);
     let dir_mode = std::fs::metadata(f.media_dir())
         .expect("dir")
@@ -199,30 +225,14 @@ async fn the_media_is_saved_beside_the_database_and_then_served_without_a_reques
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deleted_or_altered_cache_file_is_downloaded_again() {
-    let mut server = Server::new_async().await;
-    let body = info_body(&server, IMAGE_SHA256_HEX, json!(3000));
-    let info = mock_info(&mut server, body, 3).await;
-    let download = mock_download(&mut server, image_bytes(), 3).await;
-    let f = Fixture::new(&server.url(), Some(TOKEN));
+    let (_server, info, download, f) = image_at_meta(IMAGE_SHA256_HEX, json!(3000), 3).await;
 
-    let first = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect("downloaded");
+    let first = f.get_image().await.expect("downloaded");
     std::fs::remove_file(&first.path).expect("deleted");
-    let again = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect("downloaded again");
+    let again = f.get_image().await.expect("downloaded again");
     assert_saved_image(&f, &again);
     std::fs::write(&again.path, b"tampered").expect("altered");
-    let third = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect("downloaded a third time");
+    let third = f.get_image().await.expect("downloaded a third time");
     assert_saved_image(&f, &third);
     info.assert_async().await;
     download.assert_async().await;
@@ -230,27 +240,15 @@ async fn a_deleted_or_altered_cache_file_is_downloaded_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_symlink_in_place_of_the_saved_file_is_never_followed() {
-    let mut server = Server::new_async().await;
-    let body = info_body(&server, IMAGE_SHA256_HEX, json!(3000));
-    let info = mock_info(&mut server, body, 2).await;
-    let download = mock_download(&mut server, image_bytes(), 2).await;
-    let f = Fixture::new(&server.url(), Some(TOKEN));
-    let first = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect("downloaded");
+    let (_server, info, download, f) = image_at_meta(IMAGE_SHA256_HEX, json!(3000), 2).await;
+    let first = f.get_image().await.expect("downloaded");
     // Someone swaps the saved file for a link to a file elsewhere with the same bytes.
     let outside = f._dir.path().join("elsewhere.jpg");
     std::fs::write(&outside, image_bytes()).expect("outside file");
     std::fs::remove_file(&first.path).expect("removed");
     std::os::unix::fs::symlink(&outside, &first.path).expect("linked");
 
-    let again = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect("downloaded again");
+    let again = f.get_image().await.expect("downloaded again");
     assert_saved_image(&f, &again);
     let kind = std::fs::symlink_metadata(&again.path)
         .expect("meta")
@@ -320,18 +318,10 @@ where
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_whose_sha256_differs_from_meta_is_refused_and_not_kept() {
-    let mut server = Server::new_async().await;
     let wrong = "0".repeat(64);
-    let body = info_body(&server, &wrong, json!(3000));
-    let _info = mock_info(&mut server, body, 1).await;
-    let _download = mock_download(&mut server, image_bytes(), 1).await;
-    let f = Fixture::new(&server.url(), Some(TOKEN));
+    let (_server, _info, _download, f) = image_at_meta(&wrong, json!(3000), 1).await;
 
-    let err = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect_err("refused");
+    let err = f.get_image().await.expect_err("refused");
     let text = err.to_string();
     assert!(text.contains("SHA-256"), "{text}");
     assert!(
@@ -340,11 +330,7 @@ async fn a_file_whose_sha256_differs_from_meta_is_refused_and_not_kept() {
     );
     assert!(text.contains("discarded"), "{text}");
     assert!(!f.media_dir().join(format!("{MEDIA_ID}.jpg")).exists());
-    assert!(
-        f.media_files().is_empty(),
-        "left behind: {:?}",
-        f.media_files()
-    );
+    f.assert_nothing_left();
     assert_eq!(f.saved_rows(), 0);
 }
 
@@ -352,24 +338,14 @@ async fn a_file_whose_sha256_differs_from_meta_is_refused_and_not_kept() {
 async fn bytes_that_differ_from_the_webhook_sha256_are_refused_too() {
     let mut server = Server::new_async().await;
     // Meta's media info gives no hash; the webhook's (base64) still has to match.
-    let body = json!({"url": format!("{}{DOWNLOAD_PATH}?hash={URL_HASH}", server.url()),
-                      "mime_type": "image/jpeg", "id": MEDIA_ID})
-    .to_string();
+    let body = unhashed_info_body(&format!("{}{DOWNLOAD_PATH}?hash={URL_HASH}", server.url()));
     let _info = mock_info(&mut server, body, 1).await;
     let _download = mock_download(&mut server, b"not the image".to_vec(), 1).await;
     let f = Fixture::new(&server.url(), Some(TOKEN));
 
-    let err = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect_err("refused");
+    let err = f.get_image().await.expect_err("refused");
     assert!(err.to_string().contains(IMAGE_SHA256_B64), "{err}");
-    assert!(
-        f.media_files().is_empty(),
-        "left behind: {:?}",
-        f.media_files()
-    );
+    f.assert_nothing_left();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -388,7 +364,7 @@ async fn expired_media_asks_for_it_to_be_sent_again() {
     let download = mock_download(&mut server, image_bytes(), 0).await;
     let f = Fixture::new(&server.url(), Some(TOKEN));
 
-    let err = f.messaging.get_media(IMAGE_WAMID).await.expect_err("gone");
+    let err = f.get_image().await.expect_err("gone");
     assert!(matches!(err, MessagingError::NotFound(_)), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("no longer available at Meta"), "{text}");
@@ -406,25 +382,19 @@ async fn media_over_the_cap_is_refused_before_downloading() {
     let download = mock_download(&mut server, image_bytes(), 0).await;
     let f = Fixture::new(&server.url(), Some(TOKEN));
 
-    let err = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect_err("too large");
+    let err = f.get_image().await.expect_err("too large");
     let text = err.to_string();
     assert!(text.contains("209715200 bytes"), "{text}");
     assert!(text.contains("104857600-byte limit"), "{text}");
     download.assert_async().await;
-    assert!(f.media_files().is_empty());
+    f.assert_nothing_left();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_download_longer_than_announced_stops_at_the_cap() {
     let mut server = Server::new_async().await;
     // Meta announces nothing, and the body comes chunked without a length.
-    let body = json!({"url": format!("{}{DOWNLOAD_PATH}?hash={URL_HASH}", server.url()),
-                      "mime_type": "image/jpeg", "id": MEDIA_ID})
-    .to_string();
+    let body = unhashed_info_body(&format!("{}{DOWNLOAD_PATH}?hash={URL_HASH}", server.url()));
     let _info = mock_info(&mut server, body, 1).await;
     let _download = server
         .mock("GET", DOWNLOAD_PATH)
@@ -441,11 +411,7 @@ async fn a_download_longer_than_announced_stops_at_the_cap() {
         .await
         .expect_err("over the cap");
     assert!(err.to_string().contains("more than 1000 bytes"), "{err}");
-    assert!(
-        f.media_files().is_empty(),
-        "left behind: {:?}",
-        f.media_files()
-    );
+    f.assert_nothing_left();
     assert_eq!(f.saved_rows(), 0);
 }
 
@@ -483,11 +449,7 @@ async fn messages_without_inbound_media_get_a_clear_error_and_no_request() {
 async fn without_a_token_the_error_names_the_variable() {
     let server = Server::new_async().await;
     let f = Fixture::new(&server.url(), None);
-    let err = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect_err("no token");
+    let err = f.get_image().await.expect_err("no token");
     assert!(err.to_string().contains("WA_ACCESS_TOKEN"), "{err}");
 }
 
@@ -527,12 +489,7 @@ fn get_media_works_over_stdio_and_keeps_the_token_and_url_out_of_the_logs() {
         .create();
     let (mut client, _init) = McpClient::start(&db, &server.url());
 
-    let listed = client.request("tools/list", json!({}));
-    let tools = listed["result"]["tools"].as_array().expect("tools").clone();
-    let tool = tools
-        .iter()
-        .find(|t| t["name"] == "get_media")
-        .expect("get_media listed");
+    let tool = listed_tool(&mut client, "get_media");
     assert_eq!(tool["annotations"]["readOnlyHint"], true);
     assert_eq!(tool["inputSchema"]["required"], json!(["messageId"]));
     assert_eq!(tool["outputSchema"]["type"], "object");
@@ -570,24 +527,20 @@ fn get_media_works_over_stdio_and_keeps_the_token_and_url_out_of_the_logs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_token_is_not_sent_to_a_plain_http_host_other_than_the_graph_api() {
     let mut server = Server::new_async().await;
-    let body = json!({"url": format!("http://example.invalid{DOWNLOAD_PATH}?hash={URL_HASH}"),
-                      "mime_type": "image/jpeg", "id": MEDIA_ID})
-    .to_string();
+    let body = unhashed_info_body(&format!(
+        "http://example.invalid{DOWNLOAD_PATH}?hash={URL_HASH}"
+    ));
     let _info = mock_info(&mut server, body, 1).await;
     let f = Fixture::new(&server.url(), Some(TOKEN));
 
-    let err = f
-        .messaging
-        .get_media(IMAGE_WAMID)
-        .await
-        .expect_err("refused");
+    let err = f.get_image().await.expect_err("refused");
     let text = err.to_string();
     assert!(text.contains("the token was not sent"), "{text}");
     assert!(
         text.contains("example.invalid") && !text.contains(URL_HASH),
         "{text}"
     );
-    assert!(f.media_files().is_empty());
+    f.assert_nothing_left();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -598,19 +551,15 @@ async fn the_token_is_not_sent_to_an_https_host_that_is_not_meta() {
         format!("https://lookaside.fbsbx.com.attacker.example{DOWNLOAD_PATH}?hash={URL_HASH}"),
         format!("https://lookaside.fbsbx.com@attacker.example{DOWNLOAD_PATH}?hash={URL_HASH}"),
     ] {
-        let body = json!({"url": url, "mime_type": "image/jpeg", "id": MEDIA_ID}).to_string();
+        let body = unhashed_info_body(&url);
         let info = mock_info(&mut server, body, 1).await;
         let f = Fixture::new(&server.url(), Some(TOKEN));
 
-        let err = f
-            .messaging
-            .get_media(IMAGE_WAMID)
-            .await
-            .expect_err("refused");
+        let err = f.get_image().await.expect_err("refused");
         let text = err.to_string();
         assert!(text.contains("the token was not sent"), "{url}: {text}");
         assert!(!text.contains(URL_HASH), "{text}");
-        assert!(f.media_files().is_empty());
+        f.assert_nothing_left();
         info.remove_async().await;
     }
 }
@@ -631,7 +580,7 @@ async fn a_download_answered_503_is_retried() {
     // mockito serves the 503 (created first) until its one expected hit, then this one.
     let ok = mock_download(&mut server, image_bytes(), 1).await;
 
-    let file = f.messaging.get_media(IMAGE_WAMID).await.expect("retried");
+    let file = f.get_image().await.expect("retried");
     assert_saved_image(&f, &file);
     busy.assert_async().await;
     ok.assert_async().await;

@@ -3,12 +3,11 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
+use common::listener::{KillOnDrop, wait_for_health};
 use common::mcp_client::{BIN, McpClient};
 use mockito::Server;
 use serde_json::json;
@@ -16,25 +15,11 @@ use serde_json::json;
 const SENDS: usize = 40;
 const DELIVERIES: usize = 120;
 
-/// A child process that cannot outlive a failed test.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn serve_and_mcp_write_one_file_at_once_without_locked_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("shared.db");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = common::free_port();
     let serve_log = std::fs::File::create(dir.path().join("serve.log")).expect("log file");
     let serve = Command::new(BIN)
         .env_clear()
@@ -47,12 +32,7 @@ fn serve_and_mcp_write_one_file_at_once_without_locked_errors() {
         .spawn()
         .expect("serve starts");
     let mut serve = KillOnDrop(serve);
-    let health = format!("http://127.0.0.1:{port}/health");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&health).call().is_err() {
-        assert!(Instant::now() < deadline, "serve never answered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_health(port);
 
     let mut meta = Server::new();
     let counter = Arc::new(AtomicUsize::new(0));

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::fixture_json;
@@ -72,11 +72,18 @@ fn event(db: &Path, id: i64) -> (String, Option<String>, i64, i64) {
         .expect("event row")
 }
 
-#[test]
-fn a_failed_delivery_reprocessed_twice_yields_one_set_of_rows() {
+/// A store on a new `wa.db` in a temp folder, and the file's path; keep the folder
+/// alive for the test.
+fn temp_store() -> (tempfile::TempDir, PathBuf, Store) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("wa.db");
     let store = Store::open(&db).expect("store");
+    (dir, db, store)
+}
+
+#[test]
+fn a_failed_delivery_reprocessed_twice_yields_one_set_of_rows() {
+    let (_dir, db, store) = temp_store();
     let id = store_delivery(&store, &mixed_delivery(), true);
     assert_eq!(rows(&db), (0, 0, 0, 1));
 
@@ -104,9 +111,7 @@ fn a_failed_delivery_reprocessed_twice_yields_one_set_of_rows() {
 
 #[test]
 fn reprocessing_a_processed_delivery_adds_nothing() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
+    let (_dir, db, store) = temp_store();
     let id = store_delivery(&store, &mixed_delivery(), false);
     let before = (rows(&db), event(&db, id));
     let report = reprocess_delivery(&store, id).expect("ran").expect("found");
@@ -118,9 +123,7 @@ fn reprocessing_a_processed_delivery_adds_nothing() {
 
 #[test]
 fn a_replayed_delivery_stays_a_duplicate() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
+    let (_dir, db, store) = temp_store();
     let payload = fixture_json("inbound_text.json");
     store_delivery(&store, &payload, false);
     let body = serde_json::to_vec(&payload).expect("json");
@@ -140,9 +143,7 @@ fn a_replayed_delivery_stays_a_duplicate() {
 
 #[test]
 fn a_delivery_that_still_has_problems_stays_failed_with_its_rows_kept_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
+    let (_dir, db, store) = temp_store();
     let mut payload = mixed_delivery();
     payload["entry"]
         .as_array_mut()
@@ -174,9 +175,7 @@ fn a_delivery_that_still_has_problems_stays_failed_with_its_rows_kept_once() {
 
 #[test]
 fn one_wamid_under_two_keys_keeps_its_counts_when_reprocessed() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
+    let (_dir, db, store) = temp_store();
     // Meta's sample: the same wamid in two changes, so one row and one duplicate.
     let id = store_delivery(
         &store,
@@ -192,9 +191,7 @@ fn one_wamid_under_two_keys_keeps_its_counts_when_reprocessed() {
 
 #[test]
 fn rows_that_cannot_be_written_roll_back_and_the_delivery_stays_failed() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
+    let (_dir, db, store) = temp_store();
     let id = store_delivery(&store, &mixed_delivery(), true);
     let conn = Connection::open(&db).expect("db");
     conn.execute_batch(
@@ -223,9 +220,7 @@ fn rows_that_cannot_be_written_roll_back_and_the_delivery_stays_failed() {
 
 #[test]
 fn an_unknown_id_is_none_and_writes_nothing() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
+    let (_dir, db, store) = temp_store();
     assert_eq!(reprocess_delivery(&store, 42).expect("ran"), None);
     assert_eq!(rows(&db), (0, 0, 0, 0));
 }
@@ -242,12 +237,9 @@ fn run_reprocess(db: &Path, id: &str) -> std::process::Output {
 
 #[test]
 fn the_binary_recovers_a_failed_delivery_once_and_refuses_a_missing_id() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let id = {
-        let store = Store::open(&db).expect("store");
-        store_delivery(&store, &mixed_delivery(), true)
-    };
+    let (_dir, db, store) = temp_store();
+    let id = store_delivery(&store, &mixed_delivery(), true);
+    drop(store); // the binary opens the file on its own
     let first = run_reprocess(&db, &id.to_string());
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(first.status.success(), "{first:?}");
@@ -277,12 +269,9 @@ fn the_binary_recovers_a_failed_delivery_once_and_refuses_a_missing_id() {
 
 #[test]
 fn events_without_a_subcommand_still_lists_the_log() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let id = {
-        let store = Store::open(&db).expect("store");
-        store_delivery(&store, &mixed_delivery(), true)
-    };
+    let (_dir, db, store) = temp_store();
+    let id = store_delivery(&store, &mixed_delivery(), true);
+    drop(store); // the binary opens the file on its own
     let out = Command::new(BIN)
         .env_clear()
         .env("WA_DB_PATH", &db)
@@ -301,9 +290,7 @@ fn events_without_a_subcommand_still_lists_the_log() {
 
 #[test]
 fn a_body_kept_as_lossy_text_is_recovered_once_when_that_text_is_json() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
+    let (_dir, db, store) = temp_store();
     // A byte that is not UTF-8 inside the text: serde_json refuses the body, so it is
     // kept as lossy text, which is JSON again (U+FFFD in place of the byte).
     let body = serde_json::to_vec(&fixture_json("inbound_text.json"))
@@ -335,9 +322,7 @@ fn a_body_kept_as_lossy_text_is_recovered_once_when_that_text_is_json() {
 
 #[test]
 fn a_lexically_redacted_body_stays_failed_and_unchanged_however_often_reprocessed() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
+    let (_dir, db, store) = temp_store();
     // A lone surrogate: serde_json refuses it, so the body is kept as lexically redacted
     // text, with the secret-looking value gone.
     let text = serde_json::to_string(&fixture_json("inbound_text.json")).expect("json");
@@ -374,9 +359,7 @@ fn a_lexically_redacted_body_stays_failed_and_unchanged_however_often_reprocesse
 
 #[test]
 fn an_ignored_delivery_stays_ignored_and_writes_nothing() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
+    let (_dir, db, store) = temp_store();
     let body = serde_json::to_vec(&fixture_json(
         "message_template_status_update_approved.json",
     ))

@@ -4,32 +4,35 @@
 mod common;
 
 use common::inbound;
+use common::mcp_checks::{error_text, listed_tool, outbound_rows, structured};
 use common::mcp_client::McpClient;
-use mockito::{Matcher, Server};
+use common::seed::db_with;
+use mockito::{Matcher, Mock, Server, ServerGuard};
 use rusqlite::Connection;
-use serde_json::{Value, json};
-use wa_mcp::store::Store;
+use serde_json::json;
 
 const PATH: &str = "/v26.0/106540352242922/messages";
 const BEN: &str = "16505551234";
 const T0: i64 = 1_795_428_000;
 
-fn db_with(
-    deliveries: Vec<wa_mcp::webhook::PreparedDelivery>,
-) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
-    for d in deliveries {
-        store.commit_delivery_blocking(d).expect("seeded");
-    }
-    (dir, db)
-}
-
 fn sent(wamid: &str) -> String {
     json!({"messaging_product": "whatsapp", "contacts": [{"input": BEN, "wa_id": BEN}],
            "messages": [{"id": wamid}]})
     .to_string()
+}
+
+/// Meta's messages endpoint expecting, exactly once, the documented reaction body:
+/// `emoji` on `target`, to Ben; it answers `wamid`.
+fn reaction_sent(meta: &mut ServerGuard, target: &str, emoji: &str, wamid: &str) -> Mock {
+    meta.mock("POST", PATH)
+        .match_body(Matcher::Json(json!({
+            "messaging_product": "whatsapp", "recipient_type": "individual", "to": BEN,
+            "type": "reaction", "reaction": {"message_id": target, "emoji": emoji}
+        })))
+        .with_status(200)
+        .with_body(sent(wamid))
+        .expect(1)
+        .create()
 }
 
 /// `(type, body, status, context_wamid, contact)` of the row with this id.
@@ -45,22 +48,6 @@ fn stored(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .expect("row")
-}
-
-fn count_outbound(db: &std::path::Path) -> i64 {
-    Connection::open(db)
-        .expect("db")
-        .query_row(
-            "SELECT count(*) FROM messages WHERE direction = 'outbound'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count")
-}
-
-fn structured(result: &Value) -> &Value {
-    assert_eq!(result["isError"], false, "{result}");
-    &result["structuredContent"]
 }
 
 #[test]
@@ -124,8 +111,7 @@ fn a_template_without_components_sends_none_and_meta_template_errors_explain_the
         "send_template",
         json!({"to": "447700900123", "name": "hello_world", "language": "xx_XX"}),
     );
-    assert_eq!(result["isError"], true);
-    let text = result["content"][0]["text"].as_str().expect("text");
+    let text = error_text(&result);
     assert!(text.contains("132001"), "{text}");
     assert!(text.contains("language code"), "{text}");
     let status: String = Connection::open(&db)
@@ -142,14 +128,9 @@ fn a_template_without_components_sends_none_and_meta_template_errors_explain_the
         "send_template",
         json!({"to": "447700900123", "name": "hello_world", "language": "en_US", "components": {"type": "body"}}),
     );
-    assert_eq!(bad["isError"], true);
-    assert!(
-        bad["content"][0]["text"]
-            .as_str()
-            .is_some_and(|t| t.contains("components"))
-    );
+    assert!(error_text(&bad).contains("components"));
     refused.assert();
-    assert_eq!(count_outbound(&db), 1, "a refused input stores nothing");
+    assert_eq!(outbound_rows(&db), 1, "a refused input stores nothing");
     client.finish();
 }
 
@@ -164,32 +145,10 @@ fn send_reaction_reacts_by_wamid_or_id_and_an_empty_emoji_removes_it() {
         "Got the parcel!",
     )]);
     let mut meta = Server::new();
-    let put = meta
-        .mock("POST", PATH)
-        .match_body(Matcher::Json(json!({
-            "messaging_product": "whatsapp", "recipient_type": "individual", "to": BEN,
-            "type": "reaction", "reaction": {"message_id": target, "emoji": "👍"}
-        })))
-        .with_status(200)
-        .with_body(sent("wamid.REACT1"))
-        .expect(1)
-        .create();
-    let removed = meta
-        .mock("POST", PATH)
-        .match_body(Matcher::Json(json!({
-            "messaging_product": "whatsapp", "recipient_type": "individual", "to": BEN,
-            "type": "reaction", "reaction": {"message_id": target, "emoji": ""}
-        })))
-        .with_status(200)
-        .with_body(sent("wamid.REACT2"))
-        .expect(1)
-        .create();
+    let put = reaction_sent(&mut meta, target, "👍", "wamid.REACT1");
+    let removed = reaction_sent(&mut meta, target, "", "wamid.REACT2");
     let (mut client, _) = McpClient::start(&db, &meta.url());
-    let listed = client.request("tools/list", json!({}));
-    let tool = listed["result"]["tools"]
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["name"] == "send_reaction").cloned())
-        .expect("send_reaction listed");
+    let tool = listed_tool(&mut client, "send_reaction");
     assert_eq!(
         tool["inputSchema"]["required"],
         json!(["messageId", "emoji"])
@@ -237,7 +196,7 @@ fn send_reaction_reacts_by_wamid_or_id_and_an_empty_emoji_removes_it() {
     assert_eq!(wordy["isError"], true);
     put.assert();
     removed.assert();
-    assert_eq!(count_outbound(&db), 2);
+    assert_eq!(outbound_rows(&db), 2);
     client.finish();
 }
 

@@ -4,56 +4,24 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use common::listener::{self, NO_META};
+use common::mcp_checks::{listed_tool, outbound_rows};
 use common::mcp_client::{McpClient, wa_mcp_command};
+use common::seed;
 use serde_json::{Value, json};
 use wa_mcp::store::Store;
 use wa_mcp::webhook::prepare_delivery;
 
 /// The bound the issue names: from the webhook's 200 to the tool result.
 const WAKE_BOUND: Duration = Duration::from_secs(1);
-/// The app secret `wa_mcp_command` configures.
-const SECRET: &[u8] = b"mcp-app-secret";
+/// The profile name of every delivery these tests post.
+const NAME: &str = "Waiter";
 
-/// A child process that cannot outlive a failed test.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
+/// A database holding one inbound text message.
 fn seeded_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("wa.db");
-    let store = Store::open(&db).expect("store");
-    let d = prepare_delivery(&common::fixture("inbound_text.json"), "seed".into(), 0);
-    store.commit_delivery_blocking(d).expect("seeded");
-    (dir, db)
-}
-
-/// POSTs a signed text delivery from `from` and returns when the server answered 200.
-fn post_text(port: u16, from: &str, text: &str) {
-    let body = wa_mcp::cli::simulated_text_delivery(
-        from,
-        "Waiter",
-        text,
-        "106540352242922",
-        "1",
-        1_749_416_383,
-    )
-    .to_string();
-    let signature = wa_mcp::webhook::signature::signature_header(SECRET, body.as_bytes());
-    let status = ureq::post(&format!("http://127.0.0.1:{port}/webhook/meta"))
-        .header("x-hub-signature-256", &signature)
-        .send(body.as_bytes())
-        .expect("webhook answered")
-        .status();
-    assert_eq!(status, 200);
+    seed::db_with_fixtures(&["inbound_text.json"])
 }
 
 /// The `next` cursor after every message now stored.
@@ -80,7 +48,7 @@ fn wait_across_a_delivery(
         json!({"name": "wait_for_messages", "arguments": wait_args(next, 30)}),
     );
     std::thread::sleep(Duration::from_millis(300));
-    post_text(port, "447700900555", text);
+    listener::post_text(port, "447700900555", NAME, text);
     let delivered = Instant::now();
     let response = client.response_to(id);
     (response["result"].clone(), delivered.elapsed())
@@ -99,10 +67,7 @@ fn only_message(result: &Value) -> Value {
 #[test]
 fn wakes_within_a_second_of_a_delivery_to_its_own_listener() {
     let (_dir, db) = seeded_db();
-    let port = common::free_port();
-    let mut cmd = wa_mcp_command(&db, "http://127.0.0.1:9");
-    cmd.env("APP_HTTP_PORT", port.to_string());
-    let mut client = McpClient::spawn(cmd, &["mcp"]);
+    let (mut client, port) = listener::mcp_with_listener(&db);
     client.initialize();
     let next = cursor_now(&mut client);
 
@@ -123,18 +88,9 @@ fn wakes_within_a_second_of_a_delivery_to_its_own_listener() {
 fn wakes_within_a_second_of_a_delivery_written_by_a_serve_process() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("shared.db");
-    let port = common::free_port();
-    let serve = wa_mcp_command(&db, "http://127.0.0.1:9")
-        .env("APP_HTTP_PORT", port.to_string())
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let _serve = KillOnDrop(serve);
-    wait_for_health(port);
-    post_text(port, "447700900111", "before the wait");
-    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let (_serve, port) = listener::serve(&db);
+    listener::post_text(port, "447700900111", NAME, "before the wait");
+    let (mut client, _) = McpClient::start(&db, NO_META);
     let next = cursor_now(&mut client);
     assert!(next["since"].is_string(), "the seed is visible: {next}");
 
@@ -144,19 +100,10 @@ fn wakes_within_a_second_of_a_delivery_written_by_a_serve_process() {
     client.finish();
 }
 
-fn wait_for_health(port: u16) {
-    let health = format!("http://127.0.0.1:{port}/health");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&health).call().is_err() {
-        assert!(Instant::now() < deadline, "serve never answered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn times_out_with_no_messages_and_the_cursor_it_was_given() {
     let (_dir, db) = seeded_db();
-    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let (mut client, _) = McpClient::start(&db, NO_META);
     let next = cursor_now(&mut client);
     let result = client.call("wait_for_messages", wait_args(&next, 1));
     assert_eq!(result["isError"], false, "{result}");
@@ -170,7 +117,7 @@ fn times_out_with_no_messages_and_the_cursor_it_was_given() {
 #[test]
 fn times_out_with_the_cursor_exactly_as_written_by_the_caller() {
     let (_dir, db) = seeded_db();
-    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let (mut client, _) = McpClient::start(&db, NO_META);
     // A valid ISO-8601 time in a shorter form than the one the server writes.
     let given = json!({"since": "2099-01-01T00:00:00Z", "sinceId": "x"});
     let result = client.call("wait_for_messages", wait_args(&given, 1));
@@ -191,7 +138,7 @@ fn a_wait_for_a_bsuid_contact_wakes_when_the_contact_is_rekeyed_to_its_phone_num
     store
         .commit_delivery_blocking(prepare_delivery(&bsuid_only, "bsuid".into(), 0))
         .expect("seeded");
-    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let (mut client, _) = McpClient::start(&db, NO_META);
     // From a cursor, not "now": a slow start of the wait cannot put the message before it.
     let next = cursor_now(&mut client);
     let id = client.send_request(
@@ -216,10 +163,7 @@ fn a_wait_for_a_bsuid_contact_wakes_when_the_contact_is_rekeyed_to_its_phone_num
 #[test]
 fn without_since_it_waits_from_now_and_its_cursor_continues_without_a_gap() {
     let (_dir, db) = seeded_db();
-    let port = common::free_port();
-    let mut cmd = wa_mcp_command(&db, "http://127.0.0.1:9");
-    cmd.env("APP_HTTP_PORT", port.to_string());
-    let mut client = McpClient::spawn(cmd, &["mcp"]);
+    let (mut client, port) = listener::mcp_with_listener(&db);
     client.initialize();
     let seeded_at = cursor_now(&mut client)["since"].clone();
 
@@ -234,7 +178,7 @@ fn without_since_it_waits_from_now_and_its_cursor_continues_without_a_gap() {
     assert!(now["since"].as_str() >= seeded_at.as_str(), "{now}");
     assert_eq!(now["sinceId"], Value::Null);
 
-    post_text(port, "447700900222", "between two waits");
+    listener::post_text(port, "447700900222", NAME, "between two waits");
     let second = client.call("wait_for_messages", wait_args(&now, 5));
     assert_eq!(only_message(&second)["body"], "between two waits");
     client.finish();
@@ -272,22 +216,14 @@ fn an_outbound_row_does_not_wake_it_with_a_result() {
         "the outbound row is not a message received"
     );
     sent.assert();
-    let outbound: i64 = rusqlite::Connection::open(&db)
-        .expect("db")
-        .query_row(
-            "SELECT count(*) FROM messages WHERE direction = 'outbound'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
-    assert_eq!(outbound, 1, "the send was stored during the wait");
+    assert_eq!(outbound_rows(&db), 1, "the send was stored during the wait");
     client.finish();
 }
 
 #[test]
 fn bad_arguments_are_tool_errors_a_model_can_act_on() {
     let (_dir, db) = seeded_db();
-    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let (mut client, _) = McpClient::start(&db, NO_META);
     for (args, hint) in [
         (json!({"timeoutSeconds": 0}), "timeoutSeconds"),
         (json!({"timeoutSeconds": 61}), "timeoutSeconds"),
@@ -300,14 +236,7 @@ fn bad_arguments_are_tool_errors_a_model_can_act_on() {
         let text = result["content"][0]["text"].as_str().expect("text");
         assert!(text.contains(hint), "{args}: {text}");
     }
-    let listed = client.request("tools/list", json!({}));
-    let tool = listed["result"]["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .find(|t| t["name"] == "wait_for_messages")
-        .expect("listed")
-        .clone();
+    let tool = listed_tool(&mut client, "wait_for_messages");
     assert_eq!(tool["annotations"]["readOnlyHint"], true);
     assert_eq!(
         tool["inputSchema"]["properties"]["timeoutSeconds"]["maximum"],
@@ -320,7 +249,7 @@ fn bad_arguments_are_tool_errors_a_model_can_act_on() {
 #[test]
 fn a_cancelled_wait_ends_at_once() {
     let (_dir, db) = seeded_db();
-    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let (mut client, _) = McpClient::start(&db, NO_META);
     let next = cursor_now(&mut client);
     let id = client.send_request(
         "tools/call",

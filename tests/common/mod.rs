@@ -3,7 +3,10 @@
 #![allow(dead_code)]
 
 pub mod inbound;
+pub mod listener;
+pub mod mcp_checks;
 pub mod mcp_client;
+pub mod seed;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
