@@ -90,17 +90,11 @@ pub fn probe_health(bind: IpAddr, port: u16) -> PortHolder {
         .max_redirects(0)
         .build()
         .into();
-    let mut response = match agent.get(&url).call() {
+    let response = match agent.get(&url).call() {
         Ok(r) => r,
         Err(e) => return PortHolder::Other(format!("no HTTP answer to /health: {e}")),
     };
-    let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024)
-        .read_to_string()
-        .unwrap_or_default();
+    let (status, body) = super::webhook::read(response);
     classify_health(status, &body)
 }
 

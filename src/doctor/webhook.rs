@@ -251,8 +251,8 @@ fn post(agent: &ureq::Agent, url: &str, body: &str, signature: &str) -> Result<u
         .map(|r| read(r).0)
 }
 
-/// The status and (up to 64 KiB of) the body.
-fn read(mut response: Response<ureq::Body>) -> (u16, String) {
+/// The status and (up to 64 KiB of) the body of a probe's answer.
+pub(super) fn read(mut response: Response<ureq::Body>) -> (u16, String) {
     let status = response.status().as_u16();
     let body = response
         .body_mut()
