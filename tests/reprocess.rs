@@ -268,6 +268,21 @@ fn the_binary_recovers_a_failed_delivery_once_and_refuses_a_missing_id() {
 }
 
 #[test]
+fn the_binary_exits_non_zero_while_a_delivery_still_fails() {
+    let (_dir, db, store) = temp_store();
+    let first = store
+        .commit_delivery_blocking(prepare_delivery(b"not json at all", "bad".into(), 0))
+        .expect("stored");
+    assert_eq!(first.outcome, Outcome::Failed);
+    drop(store); // the binary opens the file on its own
+    let out = run_reprocess(&db, &first.event_id.to_string());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("failed -> failed"), "{stdout}");
+    assert!(stdout.contains("still failing"), "{stdout}");
+}
+
+#[test]
 fn events_without_a_subcommand_still_lists_the_log() {
     let (_dir, db, store) = temp_store();
     let id = store_delivery(&store, &mixed_delivery(), true);

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::CliError;
 use crate::config::Config;
-use crate::store::{ReprocessReport, Store, read};
+use crate::store::{Outcome, ReprocessReport, Store, read};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -76,7 +76,12 @@ fn reprocess_event(config: &Config, id: i64) -> Result<ExitCode, CliError> {
         ))
     })?;
     print_reprocessed(&report);
-    Ok(ExitCode::SUCCESS)
+    // A delivery that still fails is not recovered: scripts see it in the exit status.
+    Ok(if report.outcome == Outcome::Failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn print_reprocessed(r: &ReprocessReport) {
