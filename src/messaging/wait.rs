@@ -58,11 +58,6 @@ impl Messaging {
             Some(c) => Some(self.contact_key(c).await?),
             None => None,
         };
-        // On timeout the answer's `next` is the cursor exactly as the caller wrote it.
-        let as_given = NextCursor {
-            since: q.since.clone(),
-            since_id: q.since_id.clone(),
-        };
         let query = MessageQuery {
             since: q.since,
             since_id: q.since_id,
@@ -70,10 +65,8 @@ impl Messaging {
             direction: Some("inbound".into()),
             contact: None,
         };
+        // On timeout the answer's `next` is `plan.given`: the cursor exactly as written.
         let mut plan = plan(query, contact_key)?;
-        if plan.after.is_some() {
-            plan.given = as_given;
-        }
         // Subscribed before the first look: a commit landing between the look and the
         // sleep still wakes the wait.
         let mut commits = self.store.subscribe_commits();
