@@ -9,6 +9,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub mod hex;
 pub mod http;
 pub mod mcp;
 pub mod messaging;

@@ -44,7 +44,7 @@ fn fixture(graph: &str) -> Fixture {
     }
 }
 
-async fn seed(f: &Fixture, delivery: wa_mcp::webhook::PreparedDelivery) {
+async fn seed(f: &Fixture, delivery: wa_mcp::model::PreparedDelivery) {
     f.store.commit_delivery(delivery).await.expect("committed");
 }
 

@@ -14,8 +14,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHal
 use wa_mcp::mcp::{WhatsAppServer, serve};
 use wa_mcp::messaging::Messaging;
 use wa_mcp::meta::MetaClient;
+use wa_mcp::model::PreparedDelivery;
 use wa_mcp::store::Store;
-use wa_mcp::webhook::PreparedDelivery;
 
 const GRAPH: &str = "http://127.0.0.1:9";
 /// Longer than anything here takes when it works: a bound on a hang, not a timing.

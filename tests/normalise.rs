@@ -7,10 +7,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use wa_mcp::webhook::{
+use wa_mcp::model::{
     ContactSeen, Delivery, InboundMessage, Media, MetaErrorInfo, NormaliseError, PreparedDelivery,
-    StatusUpdate, normalise_delivery, prepare_delivery,
+    StatusUpdate,
 };
+use wa_mcp::webhook::{normalise_delivery, prepare_delivery};
 
 // ---------------------------------------------------------------------------------------
 // Helpers

@@ -9,8 +9,10 @@ use std::process::Command;
 use common::fixture_json;
 use rusqlite::Connection;
 use serde_json::{Value, json};
-use wa_mcp::store::{Outcome, Store};
-use wa_mcp::webhook::{NormaliseError, prepare_delivery, reprocess_delivery};
+use wa_mcp::cli::events::reprocess_delivery;
+use wa_mcp::model::{NormaliseError, Outcome};
+use wa_mcp::store::Store;
+use wa_mcp::webhook::prepare_delivery;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wa-mcp");
 

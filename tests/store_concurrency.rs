@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use wa_mcp::cli::simulated_text_delivery;
-use wa_mcp::store::{PageCursor, Store, StoreOptions, read};
+use wa_mcp::model::PageCursor;
+use wa_mcp::store::{Store, StoreOptions, read};
 use wa_mcp::webhook::prepare_delivery;
 
 const PER_WRITER: usize = 150;

@@ -5,11 +5,9 @@
 //! `webhook::normalise` documents it, and compared with what the code produced.
 
 use serde_json::{Map, Value};
+use wa_mcp::model::{Delivery, InboundMessage, NormaliseError, PreparedDelivery};
 use wa_mcp::webhook::redact::{redact, redact_text};
-use wa_mcp::webhook::{
-    Delivery, InboundMessage, NormaliseError, PreparedDelivery, normalise_delivery,
-    prepare_delivery,
-};
+use wa_mcp::webhook::{normalise_delivery, prepare_delivery};
 
 use super::secrets::{assert_no_secret_values, assert_nothing_left_to_redact};
 

@@ -1,8 +1,9 @@
 //! `signature_header` target: the `X-Hub-Signature-256` parser and verifier.
 
+use wa_mcp::hex::to_hex;
 use wa_mcp::webhook::SignatureError;
 use wa_mcp::webhook::signature::{
-    parse_signature_header, sign, signature_header, to_hex, verify_signature,
+    parse_signature_header, sign, signature_header, verify_signature,
 };
 
 /// The app secret the verifier is keyed with.

@@ -11,7 +11,8 @@ use rusqlite::{Connection, OpenFlags, params};
 
 use super::stats::Summary;
 use crate::cli::CliError;
-use crate::store::{MessageFilter, PageCursor, Store, read};
+use crate::model::PageCursor;
+use crate::store::{MessageFilter, Store, read};
 use crate::timefmt::format_micros;
 
 #[derive(Debug, Args)]

@@ -7,7 +7,10 @@ use clap::{Args, Subcommand};
 
 use super::CliError;
 use crate::config::Config;
-use crate::store::{Outcome, ReprocessReport, Store, read};
+use crate::model::Outcome;
+use crate::store::{ReprocessReport, Store, read};
+use crate::timefmt::now_micros;
+use crate::webhook::prepare_delivery;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -70,7 +73,7 @@ pub fn events(config: &Config, args: &EventsArgs) -> Result<ExitCode, CliError> 
 
 fn reprocess_event(config: &Config, id: i64) -> Result<ExitCode, CliError> {
     let store = Store::open(&config.db_path)?;
-    let report = crate::webhook::reprocess_delivery(&store, id)?.ok_or_else(|| {
+    let report = reprocess_delivery(&store, id)?.ok_or_else(|| {
         CliError::Usage(format!(
             "no delivery {id} in the delivery log (`wa-mcp events` lists their ids)"
         ))
@@ -98,4 +101,20 @@ fn print_reprocessed(r: &ReprocessReport) {
     if let Some(error) = &r.error {
         println!("  still failing: {error}");
     }
+}
+
+/// Recovers delivery `event_id` from the delivery log: its stored (redacted) payload
+/// is normalised again by today's webhook code and its rows written under the same
+/// `webhook_events` row, idempotently; `None` when the log has no such delivery. This
+/// is how a delivery kept as `failed` (an unknown shape, a bug since fixed) is
+/// recovered after an upgrade. Blocks the calling thread.
+pub fn reprocess_delivery(
+    store: &Store,
+    event_id: i64,
+) -> Result<Option<ReprocessReport>, crate::store::StoreError> {
+    crate::store::reprocess::reprocess_delivery(store, event_id, |stored| {
+        let request_id = stored.request_id.clone().unwrap_or_default();
+        // The payload was redacted before it was kept; redacting it again changes nothing.
+        prepare_delivery(stored.payload.as_bytes(), request_id, now_micros()).parsed
+    })
 }

@@ -1,7 +1,7 @@
 //! The command line: clap definitions, logging set-up and one function per command.
 
 mod doctor;
-mod events;
+pub mod events;
 mod mcp;
 mod send;
 mod serve;

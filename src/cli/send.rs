@@ -8,7 +8,8 @@ use clap::Args;
 use super::CliError;
 use crate::config::Config;
 use crate::messaging::{MessageQuery, Messaging, SendMessageInput};
-use crate::store::{MessageRow, Store};
+use crate::model::MessageRow;
+use crate::store::Store;
 
 #[derive(Debug, Args)]
 pub struct SendArgs {

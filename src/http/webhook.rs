@@ -12,9 +12,11 @@ use hyper::{Request, StatusCode};
 use super::routes::{not_found, text};
 use super::{AppState, BODY_TIMEOUT, HttpResponse, MAX_BODY_BYTES};
 use crate::metrics::WebhookRefusal;
-use crate::store::{Outcome, StoreError};
+use crate::model::Outcome;
+use crate::model::PreparedDelivery;
+use crate::store::StoreError;
 use crate::timefmt::now_micros;
-use crate::webhook::{PreparedDelivery, prepare_delivery, verify_signature};
+use crate::webhook::{prepare_delivery, verify_signature};
 
 /// Bodies above this size are parsed on the blocking pool rather than the runtime.
 const INLINE_PARSE_BYTES: usize = 256 * 1024;

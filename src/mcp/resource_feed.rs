@@ -15,7 +15,8 @@ use tokio::sync::broadcast;
 
 use super::resources::{conversation_uri, internal};
 use super::session::Session;
-use crate::store::{PageCursor, Store, threads};
+use crate::model::PageCursor;
+use crate::store::{Store, threads};
 
 /// Inbound messages the feed reads per query.
 const FEED_BATCH: usize = 500;

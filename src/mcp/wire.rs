@@ -7,7 +7,7 @@ use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::messaging::{MessagePage, NextCursor, Reaction, SendResult};
-use crate::store::MessageRow;
+use crate::model::MessageRow;
 
 /// `send_message` arguments.
 #[derive(Debug, Deserialize, JsonSchema)]

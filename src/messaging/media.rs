@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use super::media_file::{self, Digested, TempMedia};
 use super::{Messaging, MessagingError, blocking};
 use crate::meta::{ApiErrorKind, DownloadError, MediaInfo, MetaClient, MetaError};
+use crate::model::{MediaRef, MessageRow};
+use crate::store::StoreError;
 use crate::store::media::{SavedMedia, find_saved_media, record_saved_media};
-use crate::store::{MediaRef, MessageRow, StoreError};
 
 /// The largest file `get_media` downloads: 100 MiB, Meta's limit for documents (the
 /// largest media kind WhatsApp carries).

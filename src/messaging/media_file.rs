@@ -199,7 +199,7 @@ impl<W: Write> Write for HashingWriter<W> {
 }
 
 // Lowercase hex of a digest: the encoding the signature check already uses.
-pub(super) use crate::webhook::signature::to_hex;
+pub(super) use crate::hex::to_hex;
 
 /// Standard base64 (with padding) of a digest, the form Meta's webhooks use.
 fn to_base64(bytes: &[u8]) -> String {

@@ -123,7 +123,7 @@ impl Messaging {
         &self,
         key: &str,
         purpose: &str,
-    ) -> Result<crate::store::MessageRow, MessagingError> {
+    ) -> Result<crate::model::MessageRow, MessagingError> {
         let key = key.trim().to_owned();
         if key.is_empty() {
             return Err(MessagingError::InvalidInput(

@@ -1,8 +1,9 @@
 //! `get_messages`: one keyset page of the message log.
 
 use super::{Messaging, MessagingError};
+use crate::model::{MessageRow, PageCursor};
 use crate::phone::{is_bsuid, to_meta_format};
-use crate::store::{MessageFilter, MessageRow, PageCursor, outbound, read};
+use crate::store::{MessageFilter, outbound, read};
 use crate::timefmt::{format_micros, now_micros, parse_rfc3339};
 
 /// The default and largest page sizes.

@@ -13,8 +13,9 @@ use serde_json::json;
 
 use super::send::{Outgoing, parse_recipient};
 use super::{Messaging, MessagingError};
+use crate::model::MessageRow;
+use crate::store::NewOutbound;
 use crate::store::reactions::{ReactionRow, reactions_to};
-use crate::store::{MessageRow, NewOutbound};
 
 /// The most characters one reaction may hold: the longest emoji sequences (families,
 /// flags of subdivisions, skin tones joined by ZWJ) stay well below it.

@@ -6,9 +6,10 @@ use serde_json::json;
 use super::{Messaging, MessagingError, blocking};
 use crate::meta::wire::text_message;
 use crate::meta::{MetaError, Recipient, SendText};
+use crate::model::ContactSeen;
+use crate::model::{MessageRow, SendOutcome};
 use crate::phone::{is_bsuid, to_meta_format};
-use crate::store::{BeginSend, MessageRow, NewOutbound, SendOutcome, outbound};
-use crate::webhook::ContactSeen;
+use crate::store::{BeginSend, NewOutbound, outbound};
 
 /// The most characters a WhatsApp text may hold.
 pub const MAX_TEXT_CHARS: usize = 4096;

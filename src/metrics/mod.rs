@@ -18,7 +18,7 @@ use std::time::Duration;
 pub use histogram::{Histogram, HistogramSnapshot};
 pub use labels::{MetaAttemptResult, MetaOperation, WebhookRefusal};
 
-use crate::store::{DeliveryReport, Outcome, SendOutcome};
+use crate::model::{DeliveryReport, Outcome, SendOutcome};
 
 /// The content type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::StoreError;
 use super::writer::WriteCtx;
-use crate::webhook::ContactSeen;
+use crate::model::ContactSeen;
 
 /// Records what a delivery says about a user and returns the key their messages thread
 /// on (`contacts.wa_id`), or `None` when the delivery names no one.

@@ -10,45 +10,8 @@ use super::StoreError;
 use super::contacts::{upsert_contact, upsert_contact_inbound};
 use super::statuses::record_status;
 use super::writer::WriteCtx;
+use crate::model::{Delivery, DeliveryReport, InboundMessage, Outcome, PreparedDelivery};
 use crate::timefmt::{format_micros, format_unix_secs};
-use crate::webhook::{Delivery, InboundMessage, PreparedDelivery};
-
-/// The delivery log's verdict on one delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// At least one new message or status was stored.
-    Processed,
-    /// Everything in it had been stored before (a replay).
-    Duplicate,
-    /// Nothing in it asks for rows (template updates, account updates, errors only...).
-    Ignored,
-    /// It could not be read, or part of it could not; kept for reprocessing.
-    Failed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Processed => "processed",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Ignored => "ignored",
-            Outcome::Failed => "failed",
-        }
-    }
-}
-
-/// What storing one delivery did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryReport {
-    /// The `webhook_events` row.
-    pub event_id: i64,
-    pub outcome: Outcome,
-    pub new_messages: usize,
-    pub new_statuses: usize,
-    /// Messages and statuses already stored by an earlier delivery.
-    pub duplicates: usize,
-    pub error: Option<String>,
-}
 
 /// Stores one delivery. Rows that cannot be written roll back together and the
 /// delivery is logged as failed with its payload, so an answer of 200 always means

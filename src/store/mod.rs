@@ -28,15 +28,14 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
-pub use ingest::{DeliveryReport, Outcome};
 pub use media::SavedMedia;
-pub use outbound::{BeginSend, NewOutbound, SendOutcome};
-pub use read::{EventRow, MediaRef, MessageFilter, MessageRow, PageCursor};
+pub use outbound::{BeginSend, NewOutbound};
+pub use read::{EventRow, MessageFilter};
 pub use reprocess::ReprocessReport;
 pub use statuses::StatusEffect;
 pub use writer::WriteCtx;
 
-use crate::webhook::PreparedDelivery;
+use crate::model::{DeliveryReport, PreparedDelivery};
 
 /// Everything that can go wrong with the database.
 #[derive(Debug, thiserror::Error)]

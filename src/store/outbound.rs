@@ -5,10 +5,10 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::contacts::upsert_contact;
-use super::read::{MESSAGE_COLUMNS, MessageRow, message_row};
+use super::read::{MESSAGE_COLUMNS, message_row};
 use super::statuses::apply_status;
 use super::writer::WriteCtx;
-use crate::webhook::ContactSeen;
+use crate::model::{ContactSeen, MessageRow, SendOutcome};
 
 /// The client every row of this installation belongs to.
 pub const CLIENT_ID: &str = "local-owner";
@@ -38,22 +38,6 @@ pub enum BeginSend {
     /// The idempotency key was used before for a different message (another recipient,
     /// kind or text): this is that row; send nothing and say so.
     KeyReused(MessageRow),
-}
-
-/// How a send ended.
-#[derive(Debug, Clone)]
-pub enum SendOutcome {
-    Sent {
-        wamid: String,
-    },
-    Failed {
-        code: Option<String>,
-        title: String,
-    },
-    /// The request went out and no answer came: it may or may not have been delivered.
-    Unknown {
-        detail: String,
-    },
 }
 
 /// Inserts the `pending` row of a send, or returns the row an earlier call with the

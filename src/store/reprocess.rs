@@ -9,11 +9,12 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::Store;
 use super::StoreError;
-use super::ingest::{Outcome, insert_inbound, upsert_other_contacts};
+use super::ingest::{insert_inbound, upsert_other_contacts};
 use super::statuses::record_status;
 use super::writer::WriteCtx;
-use crate::webhook::{Delivery, NormaliseError};
+use crate::model::{Delivery, NormaliseError, Outcome};
 
 /// A delivery-log row as reprocessing needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,4 +212,34 @@ fn claim(ctx: &WriteCtx<'_>, key: &str, kind: &str, event_id: i64) -> Result<Cla
     } else {
         Claim::Theirs
     })
+}
+
+/// Reads delivery `event_id`'s stored payload, has `normalise` read it again with
+/// today's code, and writes what it holds in one write job; `None` when the log has no
+/// such delivery. Running it again, or on a delivery already processed, adds no row.
+/// Blocks the calling thread (call it from the CLI or `spawn_blocking`).
+pub fn reprocess_delivery(
+    store: &Store,
+    event_id: i64,
+    normalise: impl FnOnce(&StoredDelivery) -> Result<Delivery, NormaliseError>,
+) -> Result<Option<ReprocessReport>, StoreError> {
+    let Some(stored) = store.read_blocking(|c| stored_delivery(c, event_id))? else {
+        return Ok(None);
+    };
+    let parsed = normalise(&stored);
+    let report = store.write_blocking(move |ctx| rewrite_delivery(ctx, event_id, &parsed))?;
+    if let Some(r) = &report {
+        tracing::info!(
+            event = r.event_id,
+            before = %r.outcome_before,
+            after = r.outcome.as_str(),
+            messages = r.new_messages,
+            statuses = r.new_statuses,
+            already_stored = r.already_stored,
+            duplicates = r.duplicates,
+            error = r.error.as_deref().unwrap_or(""),
+            "webhook_reprocessed"
+        );
+    }
+    Ok(report)
 }

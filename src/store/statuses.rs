@@ -4,9 +4,9 @@ use rusqlite::{OptionalExtension, params};
 
 use super::StoreError;
 use super::writer::WriteCtx;
+use crate::model::StatusUpdate;
 use crate::model::{Direction, MessageStatus, next_status};
 use crate::timefmt::format_unix_secs;
-use crate::webhook::StatusUpdate;
 
 /// What a status notification did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

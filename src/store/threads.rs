@@ -5,7 +5,8 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::StoreError;
-use super::read::{MESSAGE_COLUMNS, MessageRow, PageCursor, message_row};
+use super::read::{MESSAGE_COLUMNS, message_row};
+use crate::model::{MessageRow, PageCursor};
 use crate::timefmt::format_micros;
 
 /// The cursor just after every row committed so far: rows that commit later sort

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::delivery::Media;
 use super::normalise::{array, str_field};
+use crate::model::delivery::Media;
 
 /// The readable part of one message object.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -7,20 +7,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::content::describe_message;
-use super::delivery::{ContactSeen, Delivery, InboundMessage, MetaErrorInfo, StatusUpdate};
-use super::signature::to_hex;
-
-/// Why a signed delivery could not be read at all. The delivery is still answered 200
-/// and kept in the log as failed, so it can be reprocessed after a fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NormaliseError {
-    #[error("body is not JSON: {0}")]
-    NotJson(String),
-    #[error("body is JSON but not an object")]
-    NotAnObject,
-    #[error("body has no `entry` array")]
-    NoEntries,
-}
+use crate::hex::to_hex;
+use crate::model::NormaliseError;
+use crate::model::delivery::{ContactSeen, Delivery, InboundMessage, MetaErrorInfo, StatusUpdate};
 
 /// Parses and reads a raw body. See [`normalise_delivery`].
 pub fn parse_delivery(body: &[u8]) -> Result<Value, NormaliseError> {

@@ -3,25 +3,10 @@
 
 use sha2::{Digest, Sha256};
 
-use super::delivery::Delivery;
-use super::normalise::{NormaliseError, normalise_delivery, parse_delivery};
+use super::normalise::{normalise_delivery, parse_delivery};
 use super::redact::{redact, redact_text};
-use super::signature::to_hex;
-
-/// One verified delivery, ready to be written in one transaction.
-#[derive(Debug, Clone)]
-pub struct PreparedDelivery {
-    pub request_id: String,
-    /// When the request arrived, microseconds since the epoch.
-    pub received_at: i64,
-    /// The redacted JSON, or, when it is not JSON, the body as (lossy) text with
-    /// secret-looking `"key": value` pairs redacted lexically.
-    pub payload: String,
-    /// SHA-256 of the exact bytes received.
-    pub payload_sha256: String,
-    /// The rows, or why the body could not be read.
-    pub parsed: Result<Delivery, NormaliseError>,
-}
+use crate::hex::to_hex;
+use crate::model::{NormaliseError, PreparedDelivery};
 
 /// Parses, redacts and normalises a verified body. Secrets are redacted before
 /// normalisation, so no row can carry one either.

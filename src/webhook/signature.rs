@@ -3,6 +3,8 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::hex::to_hex;
+
 /// Why a delivery's signature was refused. Every variant is answered the same way
 /// (404, nothing written); the variant only goes to the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -70,17 +72,6 @@ pub fn signature_header(secret: &[u8], body: &[u8]) -> String {
     out.push_str("sha256=");
     out.push_str(&to_hex(&sign(secret, body)));
     out
-}
-
-/// Lowercase hex of `bytes`.
-pub fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0x0f)] as char);
-    }
-    s
 }
 
 fn hex_value(c: u8) -> Result<u8, SignatureError> {

@@ -2,7 +2,8 @@
 //! Unix seconds) and what, ready to commit straight into a store.
 
 use serde_json::{Value, json};
-use wa_mcp::webhook::{PreparedDelivery, prepare_delivery};
+use wa_mcp::model::PreparedDelivery;
+use wa_mcp::webhook::prepare_delivery;
 
 /// The business number every built delivery is addressed to.
 pub const PNID: &str = "106540352242922";

@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
+use wa_mcp::model::PreparedDelivery;
 use wa_mcp::store::Store;
-use wa_mcp::webhook::{PreparedDelivery, prepare_delivery};
+use wa_mcp::webhook::prepare_delivery;
 
 /// A temp folder holding `wa.db` with `deliveries` committed in order; the test fails
 /// if one is not stored. Keep the folder alive for the test.

@@ -1,5 +1,5 @@
 //! What one webhook delivery means once read: the rows it asks us to write.
-//! Plain data, built by [`super::normalise`] and written by the store.
+//! Plain data, built by the webhook's normaliser and written by the store.
 
 use serde_json::Value;
 
@@ -112,4 +112,31 @@ pub struct Delivery {
     pub value_errors: Vec<MetaErrorInfo>,
     /// Parts that could not be read (a status without an id, say); the rest still counts.
     pub problems: Vec<String>,
+}
+
+/// Why a signed delivery could not be read at all. The delivery is still answered 200
+/// and kept in the log as failed, so it can be reprocessed after a fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NormaliseError {
+    #[error("body is not JSON: {0}")]
+    NotJson(String),
+    #[error("body is JSON but not an object")]
+    NotAnObject,
+    #[error("body has no `entry` array")]
+    NoEntries,
+}
+
+/// One verified delivery, ready to be written in one transaction.
+#[derive(Debug, Clone)]
+pub struct PreparedDelivery {
+    pub request_id: String,
+    /// When the request arrived, microseconds since the epoch.
+    pub received_at: i64,
+    /// The redacted JSON, or, when it is not JSON, the body as (lossy) text with
+    /// secret-looking `"key": value` pairs redacted lexically.
+    pub payload: String,
+    /// SHA-256 of the exact bytes received.
+    pub payload_sha256: String,
+    /// The rows, or why the body could not be read.
+    pub parsed: Result<Delivery, NormaliseError>,
 }

@@ -1,4 +1,4 @@
-//! Domain values every layer shares: message directions and statuses, and the
+//! Message directions and statuses, and the
 //! rule that moves a status forward.
 
 use std::fmt;
