@@ -6,6 +6,7 @@ mod media;
 mod reactions;
 mod resource_feed;
 mod resources;
+mod search;
 mod session;
 mod templates;
 mod waiting;
@@ -25,6 +26,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::messaging::{MessageQuery, Messaging, SendMessageInput};
 pub use media::{GetMediaParams, GetMediaResult};
 pub use resources::{CONVERSATION_URI_TEMPLATE, conversation_uri, parse_conversation_uri};
+pub use search::{SearchHitView, SearchMessagesResult};
 pub use waiting::WaitForMessagesParams;
 pub use wire::*;
 
@@ -62,7 +64,8 @@ impl WhatsAppServer {
                 + Self::templates_router()
                 + Self::reactions_router()
                 + Self::media_router()
-                + Self::waiting_router(),
+                + Self::waiting_router()
+                + Self::search_router(),
             resources: resource_feed::ResourceState::new(session.clone()),
             session,
         }

@@ -14,6 +14,7 @@ pub mod reactions;
 pub mod read;
 pub mod recipients;
 pub mod reprocess;
+pub mod search;
 mod statuses;
 pub mod threads;
 mod watch;
@@ -77,6 +78,9 @@ pub struct StoreOptions {
     pub busy_timeout: Duration,
     /// Checkpoint the WAL from a connection of its own instead of inside commits.
     pub background_checkpoints: bool,
+    /// Index messages older than the search index in the background (see
+    /// [`search::spawn_backfill`]); tests turn it off to drive batches themselves.
+    pub search_backfill: bool,
 }
 
 impl Default for StoreOptions {
@@ -87,6 +91,7 @@ impl Default for StoreOptions {
             readers: 4,
             busy_timeout: Duration::from_secs(30),
             background_checkpoints: true,
+            search_backfill: true,
         }
     }
 }
@@ -180,7 +185,7 @@ impl Store {
             .max_size(options.readers.max(1))
             .min_idle(Some(1))
             .build(manager)?;
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 jobs: Some(jobs),
@@ -190,7 +195,11 @@ impl Store {
                 commits,
                 commit_watcher: Mutex::new(None),
             }),
-        })
+        };
+        if options.search_backfill {
+            search::spawn_backfill(&store)?;
+        }
+        Ok(store)
     }
 
     /// Applies pending migrations to the file at `path` without starting a store.
