@@ -7,12 +7,12 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rusqlite::{Connection, OpenFlags, params};
 
+use super::BenchError;
 use super::stats::Summary;
-use crate::cli::CliError;
 use crate::model::PageCursor;
-use crate::store::{MessageFilter, Store, read};
+use crate::store::synthetic::{self, SyntheticMessage};
+use crate::store::{MessageFilter, read};
 use crate::timefmt::format_micros;
 
 #[derive(Debug, Args)]
@@ -30,7 +30,7 @@ pub struct PagesArgs {
 
 const BASE_US: i64 = 1_764_000_000_000_000;
 
-pub fn run(args: &PagesArgs) -> Result<ExitCode, CliError> {
+pub fn run(args: &PagesArgs) -> Result<ExitCode, BenchError> {
     let dir = super::load::tempfile_dir()?;
     let db = dir.join("pages.db");
     let started = Instant::now();
@@ -40,7 +40,7 @@ pub fn run(args: &PagesArgs) -> Result<ExitCode, CliError> {
         args.rows,
         started.elapsed().as_secs_f64()
     );
-    let conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(store)?;
+    let conn = synthetic::open_read_only(&db)?;
     let positions = [
         ("start", None),
         ("middle", Some(args.rows / 2)),
@@ -93,49 +93,21 @@ fn contact(i: usize) -> String {
 }
 
 /// Writes `rows` messages (1,000 contacts, both directions) with increasing created_at.
-fn fill(db: &Path, rows: usize) -> Result<(), CliError> {
-    drop(Store::open(db)?);
-    let mut conn = Connection::open(db).map_err(store)?;
-    conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;")
-        .map_err(store)?;
-    let tx = conn.transaction().map_err(store)?;
-    {
-        let mut c = tx
-            .prepare("INSERT INTO contacts (wa_id, first_seen_at, updated_at) VALUES (?1, ?2, ?2)")
-            .map_err(store)?;
-        for i in 0..1000 {
-            c.execute(params![contact(i), format_micros(BASE_US)])
-                .map_err(store)?;
-        }
-        let mut m = tx
-            .prepare(
-                "INSERT INTO messages (id, phone_number_id, direction, wamid, contact_wa_id, type, body,
-                     status, ts, created_at, updated_at, raw)
-                 VALUES (?1, '106540352242922', ?2, ?3, ?4, 'text', ?5, ?6, ?7, ?7, ?7, '{}')",
-            )
-            .map_err(store)?;
-        for i in 0..rows {
-            let at = format_micros(BASE_US + i as i64);
-            let (direction, status) = if i % 2 == 0 {
-                ("inbound", "received")
-            } else {
-                ("outbound", "delivered")
-            };
-            m.execute(params![
-                row_id(i),
-                direction,
-                format!("wamid.P{i}"),
-                contact(i),
-                format!("message number {i}"),
-                status,
-                at
-            ])
-            .map_err(store)?;
-        }
-    }
-    tx.commit().map_err(store)?;
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
-        .map_err(store)?;
+fn fill(db: &Path, rows: usize) -> Result<(), BenchError> {
+    let messages = (0..rows).map(|i| SyntheticMessage {
+        id: row_id(i),
+        inbound: i % 2 == 0,
+        wamid: format!("wamid.P{i}"),
+        contact: contact(i),
+        body: format!("message number {i}"),
+        at: format_micros(BASE_US + i as i64),
+    });
+    synthetic::fill(
+        db,
+        (0..1000).map(contact),
+        &format_micros(BASE_US),
+        messages,
+    )?;
     Ok(())
 }
 
@@ -145,7 +117,7 @@ fn time_tool_calls(
     since: &str,
     since_id: &str,
     calls: usize,
-) -> Result<Vec<Duration>, CliError> {
+) -> Result<Vec<Duration>, BenchError> {
     let mut child = Command::new(std::env::current_exe()?)
         .env("WA_DB_PATH", db)
         .env("RUST_LOG", "warn")
@@ -155,12 +127,12 @@ fn time_tool_calls(
         .stderr(Stdio::null())
         .spawn()?;
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(CliError::Usage("no pipes to the MCP child".into()));
+        return Err(BenchError::Failed("no pipes to the MCP child".into()));
     };
     let mut lines = BufReader::new(stdout).lines();
     // Sends a request (with `id`) and waits for its answer, or a notification (without).
     let mut call =
-        |id: Option<usize>, method: &str, params: serde_json::Value| -> Result<(), CliError> {
+        |id: Option<usize>, method: &str, params: serde_json::Value| -> Result<(), BenchError> {
             let mut msg = serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params});
             if let Some(id) = id {
                 msg["id"] = id.into();
@@ -171,7 +143,7 @@ fn time_tool_calls(
             loop {
                 let line = lines
                     .next()
-                    .ok_or_else(|| CliError::Usage("the MCP child closed stdout".into()))??;
+                    .ok_or_else(|| BenchError::Failed("the MCP child closed stdout".into()))??;
                 if line.contains(&format!("\"id\":{id}")) {
                     return Ok(());
                 }
@@ -197,10 +169,6 @@ fn time_tool_calls(
     Ok(samples)
 }
 
-fn store(e: rusqlite::Error) -> CliError {
-    CliError::Store(e.into())
-}
-
-fn store_err(e: crate::store::StoreError) -> CliError {
-    CliError::Store(e)
+fn store_err(e: crate::store::StoreError) -> BenchError {
+    BenchError::Store(e)
 }

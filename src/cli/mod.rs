@@ -80,6 +80,8 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Bench(#[from] crate::bench::BenchError),
 }
 
 /// Logs go to stderr only (stdout belongs to command output and, later, to MCP),
@@ -122,7 +124,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Doctor(args) => doctor::doctor(&config, &args),
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
-        Command::Bench(command) => crate::bench::run(&config, &command),
+        Command::Bench(command) => Ok(crate::bench::run(&config, &command)?),
     }
 }
 

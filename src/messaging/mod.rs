@@ -13,6 +13,7 @@ mod read_receipt;
 mod search;
 mod send;
 mod template;
+mod threads;
 mod wait;
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub use reactions::{Reaction, ReactionResult, SendReactionInput};
 pub use search::{DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SearchInput, SearchResults};
 pub use send::{SendMessageInput, SendResult};
 pub use template::SendTemplateInput;
+pub use threads::InboundFollower;
 pub use wait::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, WaitQuery};
 
 /// The longest a send can take before its row counts as abandoned: four attempts of

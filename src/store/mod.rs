@@ -16,6 +16,7 @@ pub mod recipients;
 pub mod reprocess;
 pub mod search;
 mod statuses;
+pub mod synthetic;
 pub mod threads;
 mod watch;
 mod writer;
