@@ -369,7 +369,11 @@ fn search_messages_over_stdio_is_listed_read_only_and_returns_rows_with_snippets
         text(ADA, "Ada Lovelace", "w-1", T0, "the invoice for March"),
         text(BEN, "Ben", "w-2", T0 + 60, "lunch tomorrow?"),
     ]);
-    let (mut client, _) = McpClient::start(&db, "http://127.0.0.1:9");
+    let (mut client, init) = McpClient::start(&db, "http://127.0.0.1:9");
+    let instructions = init["result"]["instructions"]
+        .as_str()
+        .expect("instructions");
+    assert!(instructions.contains("search_messages"), "{instructions}");
     let tool = listed_tool(&mut client, "search_messages");
     assert_eq!(tool["annotations"]["readOnlyHint"], true);
     assert!(tool["inputSchema"]["properties"]["query"].is_object());

@@ -80,7 +80,7 @@ pub struct StoreOptions {
     /// Checkpoint the WAL from a connection of its own instead of inside commits.
     pub background_checkpoints: bool,
     /// Index messages older than the search index in the background (see
-    /// [`search::spawn_backfill`]); tests turn it off to drive batches themselves.
+    /// [`search::backfill_batch`]); tests turn it off to drive batches themselves.
     pub search_backfill: bool,
 }
 
