@@ -8,6 +8,7 @@ use super::CliError;
 use crate::config::Config;
 use crate::messaging::{Messaging, SearchInput};
 use crate::store::Store;
+use crate::terminal::{for_terminal, json_for_terminal};
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -67,27 +68,20 @@ pub fn search(config: &Config, args: &SearchArgs) -> Result<ExitCode, CliError> 
         let view = crate::mcp::SearchMessagesResult::from(results);
         for hit in &view.messages {
             if args.json {
-                println!("{}", serde_json::to_value(hit).unwrap_or_default());
+                let line = serde_json::to_string(hit).unwrap_or_default();
+                println!("{}", json_for_terminal(&line));
             } else {
                 let m = &hit.message;
                 println!(
                     "{}  {:<8}  {:<24}  {:<11}  {}",
                     m.created_at,
                     m.direction,
-                    printable(m.contact.as_deref().unwrap_or("-")),
-                    printable(&m.kind),
-                    printable(&hit.snippet)
+                    for_terminal(m.contact.as_deref().unwrap_or("-")),
+                    for_terminal(&m.kind),
+                    for_terminal(&hit.snippet)
                 );
             }
         }
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Inbound text is untrusted: control characters (terminal escapes, newlines) are shown
-/// as spaces so a message cannot rewrite the terminal.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
