@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::BenchError;
 use super::load::{LoadReport, send_all, tempfile_dir, verify};
 use super::payload::{Delivery, delivery};
 use super::server::{BENCH_SECRET, ServerProcess};
-use crate::cli::CliError;
 
 #[derive(Debug, Args)]
 pub struct CrashArgs {
@@ -28,7 +28,7 @@ pub struct CrashArgs {
     pub max_kill_ms: u64,
 }
 
-pub fn run(args: &CrashArgs) -> Result<ExitCode, CliError> {
+pub fn run(args: &CrashArgs) -> Result<ExitCode, BenchError> {
     let dir = tempfile_dir()?;
     let db = dir.join("crash.db");
     let run_id = format!("{:06X}", crate::timefmt::now_micros() % 0xFF_FFFF);
@@ -88,16 +88,18 @@ pub fn run(args: &CrashArgs) -> Result<ExitCode, CliError> {
     verify(&db, &deliveries, &everything)?;
     let rows: i64 = rusqlite::Connection::open(&db)
         .and_then(|c| c.query_row("SELECT count(*) FROM messages", [], |r| r.get(0)))
-        .map_err(|e| CliError::Store(e.into()))?;
+        .map_err(|e| BenchError::Store(e.into()))?;
     println!("messages stored: {rows} for {total} deliveries of one message each");
     let _ = std::fs::remove_dir_all(&dir);
     if rows != total as i64 {
-        return Err(CliError::Usage(
+        return Err(BenchError::Failed(
             "a delivery was stored more or less than once".into(),
         ));
     }
     if replay.ok != total {
-        return Err(CliError::Usage("some replays were not answered 200".into()));
+        return Err(BenchError::Failed(
+            "some replays were not answered 200".into(),
+        ));
     }
     println!(
         "{} kills: no acknowledged delivery lost, every delivery stored exactly once",

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use rusqlite::{Connection, OpenFlags};
 
+use super::BenchError;
 use super::payload::{Delivery, delivery};
 use super::server::{BENCH_SECRET, ServerProcess};
 use super::stats::Summary;
-use crate::cli::CliError;
 use crate::config::Config;
 
 #[derive(Debug, Args)]
@@ -56,11 +56,11 @@ impl LoadReport {
     }
 }
 
-pub fn run(config: &Config, args: &WebhookArgs) -> Result<ExitCode, CliError> {
+pub fn run(config: &Config, args: &WebhookArgs) -> Result<ExitCode, BenchError> {
     let run_id = format!("{:06X}", crate::timefmt::now_micros() % 0xFF_FFFF);
     if let Some(url) = &args.url {
         let secret = config.app_secret.as_ref().ok_or_else(|| {
-            CliError::Usage("WA_APP_SECRET must match the server's to sign deliveries".into())
+            BenchError::Failed("WA_APP_SECRET must match the server's to sign deliveries".into())
         })?;
         let deliveries = build(secret.expose().as_bytes(), &run_id, args);
         let report = send_all(url, &deliveries, args.concurrency, args.rate);
@@ -91,7 +91,7 @@ fn run_own_server(
     extra: &[String],
     deliveries: &[Delivery],
     args: &WebhookArgs,
-) -> Result<LoadReport, CliError> {
+) -> Result<LoadReport, BenchError> {
     let server = ServerProcess::start(db, None, extra)?;
     let idle = server.rss_kib();
     let peak = Arc::new(AtomicUsize::new(0));
@@ -354,18 +354,18 @@ fn print_report(label: &str, args: &WebhookArgs, r: &LoadReport) {
 }
 
 /// Checks that every acknowledged delivery's messages are stored, each exactly once.
-pub fn verify(db: &Path, deliveries: &[Delivery], report: &LoadReport) -> Result<(), CliError> {
+pub fn verify(db: &Path, deliveries: &[Delivery], report: &LoadReport) -> Result<(), BenchError> {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| CliError::Usage(format!("cannot open {} to verify: {e}", db.display())))?;
+        .map_err(|e| BenchError::Failed(format!("cannot open {} to verify: {e}", db.display())))?;
     let mut stmt = conn
         .prepare("SELECT count(*) FROM messages WHERE wamid = ?1")
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+        .map_err(|e| BenchError::Failed(e.to_string()))?;
     let (mut missing, mut duplicated) = (0usize, 0usize);
     for &i in &report.acknowledged {
         for wamid in &deliveries[i].wamids {
             let n: i64 = stmt
                 .query_row([wamid], |r| r.get(0))
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+                .map_err(|e| BenchError::Failed(e.to_string()))?;
             match n {
                 0 => missing += 1,
                 1 => {}
@@ -378,7 +378,7 @@ pub fn verify(db: &Path, deliveries: &[Delivery], report: &LoadReport) -> Result
         report.acknowledged.len()
     );
     if missing + duplicated > 0 {
-        return Err(CliError::Usage(
+        return Err(BenchError::Failed(
             "verification failed: an acknowledged delivery is not stored exactly once".into(),
         ));
     }
@@ -389,13 +389,13 @@ fn verify_and_exit(
     db: &Path,
     deliveries: &[Delivery],
     report: &LoadReport,
-) -> Result<ExitCode, CliError> {
+) -> Result<ExitCode, BenchError> {
     verify(db, deliveries, report)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// A fresh folder for the bench's databases.
-pub fn tempfile_dir() -> Result<PathBuf, CliError> {
+pub fn tempfile_dir() -> Result<PathBuf, BenchError> {
     let dir = std::env::temp_dir().join(format!("wa-mcp-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)

@@ -13,12 +13,24 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::cli::CliError;
 use crate::config::Config;
+use crate::store::StoreError;
 
 pub use crash::CrashArgs;
 pub use load::WebhookArgs;
 pub use pages::PagesArgs;
+
+/// Why a benchmark could not run or did not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The run could not start, or what it measured did not verify.
+    #[error("{0}")]
+    Failed(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -30,7 +42,7 @@ pub enum BenchCommand {
     Crash(CrashArgs),
 }
 
-pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, CliError> {
+pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchError> {
     match command {
         BenchCommand::Webhook(args) => load::run(config, args),
         BenchCommand::Pages(args) => pages::run(args),

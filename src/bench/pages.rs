@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use rusqlite::{Connection, OpenFlags, params};
 
+use super::BenchError;
 use super::stats::Summary;
-use crate::cli::CliError;
 use crate::model::PageCursor;
 use crate::store::{MessageFilter, Store, read};
 use crate::timefmt::format_micros;
@@ -30,7 +30,7 @@ pub struct PagesArgs {
 
 const BASE_US: i64 = 1_764_000_000_000_000;
 
-pub fn run(args: &PagesArgs) -> Result<ExitCode, CliError> {
+pub fn run(args: &PagesArgs) -> Result<ExitCode, BenchError> {
     let dir = super::load::tempfile_dir()?;
     let db = dir.join("pages.db");
     let started = Instant::now();
@@ -93,7 +93,7 @@ fn contact(i: usize) -> String {
 }
 
 /// Writes `rows` messages (1,000 contacts, both directions) with increasing created_at.
-fn fill(db: &Path, rows: usize) -> Result<(), CliError> {
+fn fill(db: &Path, rows: usize) -> Result<(), BenchError> {
     drop(Store::open(db)?);
     let mut conn = Connection::open(db).map_err(store)?;
     conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;")
@@ -145,7 +145,7 @@ fn time_tool_calls(
     since: &str,
     since_id: &str,
     calls: usize,
-) -> Result<Vec<Duration>, CliError> {
+) -> Result<Vec<Duration>, BenchError> {
     let mut child = Command::new(std::env::current_exe()?)
         .env("WA_DB_PATH", db)
         .env("RUST_LOG", "warn")
@@ -155,12 +155,12 @@ fn time_tool_calls(
         .stderr(Stdio::null())
         .spawn()?;
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(CliError::Usage("no pipes to the MCP child".into()));
+        return Err(BenchError::Failed("no pipes to the MCP child".into()));
     };
     let mut lines = BufReader::new(stdout).lines();
     // Sends a request (with `id`) and waits for its answer, or a notification (without).
     let mut call =
-        |id: Option<usize>, method: &str, params: serde_json::Value| -> Result<(), CliError> {
+        |id: Option<usize>, method: &str, params: serde_json::Value| -> Result<(), BenchError> {
             let mut msg = serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params});
             if let Some(id) = id {
                 msg["id"] = id.into();
@@ -171,7 +171,7 @@ fn time_tool_calls(
             loop {
                 let line = lines
                     .next()
-                    .ok_or_else(|| CliError::Usage("the MCP child closed stdout".into()))??;
+                    .ok_or_else(|| BenchError::Failed("the MCP child closed stdout".into()))??;
                 if line.contains(&format!("\"id\":{id}")) {
                     return Ok(());
                 }
@@ -197,10 +197,10 @@ fn time_tool_calls(
     Ok(samples)
 }
 
-fn store(e: rusqlite::Error) -> CliError {
-    CliError::Store(e.into())
+fn store(e: rusqlite::Error) -> BenchError {
+    BenchError::Store(e.into())
 }
 
-fn store_err(e: crate::store::StoreError) -> CliError {
-    CliError::Store(e)
+fn store_err(e: crate::store::StoreError) -> BenchError {
+    BenchError::Store(e)
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::cli::CliError;
+use super::BenchError;
 
 /// The app secret the spawned servers verify deliveries with.
 pub const BENCH_SECRET: &str = "bench-app-secret";
@@ -25,7 +25,7 @@ impl ServerProcess {
         db: &Path,
         port: Option<u16>,
         extra: &[String],
-    ) -> Result<ServerProcess, CliError> {
+    ) -> Result<ServerProcess, BenchError> {
         let port = match port {
             Some(p) => p,
             None => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
@@ -58,13 +58,13 @@ impl ServerProcess {
                 return Ok(server);
             }
             if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(CliError::Usage(format!(
+                return Err(BenchError::Failed(format!(
                     "the bench server exited early: {status}"
                 )));
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-        Err(CliError::Usage(
+        Err(BenchError::Failed(
             "the bench server never became healthy".into(),
         ))
     }

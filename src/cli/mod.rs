@@ -82,6 +82,8 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Bench(#[from] crate::bench::BenchError),
     /// A command that could not do what was asked, said for the user.
     #[error("{0}")]
     Failed(String),
@@ -127,7 +129,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
         Command::Backup(args) => backup::backup(&config, &args),
-        Command::Bench(command) => crate::bench::run(&config, &command),
+        Command::Bench(command) => Ok(crate::bench::run(&config, &command)?),
     }
 }
 

@@ -3,6 +3,7 @@
 //! never write SQL.
 
 mod request_id;
+mod respond;
 mod routes;
 mod webhook;
 

@@ -1,10 +1,10 @@
 //! The route table and the small responses every route shares.
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 
+use super::respond::{json, not_found, text};
 use super::{AppState, HttpResponse, webhook};
 
 /// The webhook route Meta is pointed at.
@@ -62,27 +62,4 @@ fn metrics(state: &AppState, req: &Request<Incoming>) -> HttpResponse {
         HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
     );
     resp
-}
-
-pub fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
-    let mut resp = Response::new(Full::new(body.into()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    resp
-}
-
-pub fn json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
-    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
-}
-
-/// The one answer to anything wrong with a webhook request: it tells a prober nothing.
-pub fn not_found() -> HttpResponse {
-    text(StatusCode::NOT_FOUND, "not found\n")
 }

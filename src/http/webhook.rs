@@ -9,7 +9,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_LENGTH, HeaderValue, RETRY_AFTER};
 use hyper::{Request, StatusCode};
 
-use super::routes::{not_found, text};
+use super::respond::{not_found, text};
 use super::{AppState, BODY_TIMEOUT, HttpResponse, MAX_BODY_BYTES};
 use crate::metrics::WebhookRefusal;
 use crate::model::Outcome;

@@ -244,6 +244,16 @@ impl ServerHandler for WhatsAppServer {
     }
 }
 
+impl WhatsAppServer {
+    /// This server with a session and resource state of its own, for one connection:
+    /// subscriptions and the feed belong to the connection, not to every clone.
+    fn for_new_session(mut self) -> WhatsAppServer {
+        self.session = session::Session::new();
+        self.resources = resource_feed::ResourceState::new(self.session.clone());
+        self
+    }
+}
+
 /// Serves MCP on `transport` (stdin/stdout in production, a duplex pipe in tests)
 /// until the client closes it. The connection's waits end when its input does, and
 /// nothing it started outlives it.

@@ -15,11 +15,7 @@ use tokio::sync::broadcast;
 
 use super::resources::{conversation_uri, internal};
 use super::session::Session;
-use crate::model::PageCursor;
-use crate::store::{Store, threads};
-
-/// Inbound messages the feed reads per query.
-const FEED_BATCH: usize = 500;
+use crate::messaging::{InboundFollower, Messaging};
 
 /// What one MCP connection keeps about resources: the subscribed URIs and the feed.
 #[derive(Clone)]
@@ -60,49 +56,33 @@ impl ResourceState {
     /// inbound message committed afterwards reaches the receiver.
     pub(super) async fn feed(
         &self,
-        store: &Store,
+        messaging: &Messaging,
     ) -> Result<broadcast::Receiver<String>, ErrorData> {
         if let Some(tx) = self.inner.feed.get() {
             return Ok(tx.subscribe());
         }
-        // Subscribed before the position is read: nothing committed between is missed.
-        let commits = store.subscribe_commits();
-        let cursor = store
-            .read(threads::newest_position)
-            .await
-            .map_err(internal)?;
-        Ok(self.start_feed(store, commits, cursor))
+        let follower = messaging.follow_inbound().await.map_err(internal)?;
+        Ok(self.start_feed(follower))
     }
 
     /// [`ResourceState::feed`] for a caller that cannot wait: once the feed runs it only
     /// subscribes; the first time it reads the starting position on this thread (one
     /// indexed row).
-    fn feed_now(&self, store: &Store) -> Result<broadcast::Receiver<String>, ErrorData> {
+    fn feed_now(&self, messaging: &Messaging) -> Result<broadcast::Receiver<String>, ErrorData> {
         if let Some(tx) = self.inner.feed.get() {
             return Ok(tx.subscribe());
         }
-        let commits = store.subscribe_commits();
-        let cursor = store
-            .read_blocking(threads::newest_position)
-            .map_err(internal)?;
-        Ok(self.start_feed(store, commits, cursor))
+        let follower = messaging.follow_inbound_now().map_err(internal)?;
+        Ok(self.start_feed(follower))
     }
 
-    /// A receiver of the feed, starting it from `cursor` unless it already runs.
-    fn start_feed(
-        &self,
-        store: &Store,
-        commits: tokio::sync::watch::Receiver<u64>,
-        cursor: PageCursor,
-    ) -> broadcast::Receiver<String> {
+    /// A receiver of the feed, starting it with `follower` unless it already runs.
+    fn start_feed(&self, follower: InboundFollower) -> broadcast::Receiver<String> {
         let mut first = None;
         let tx = self.inner.feed.get_or_init(|| {
             let (tx, rx) = broadcast::channel(1024);
             first = Some(rx);
-            let (feed, ended) = (
-                run_feed(store.clone(), tx.clone(), commits, cursor),
-                self.inner.session.ended(),
-            );
+            let (feed, ended) = (run_feed(follower, tx.clone()), self.inner.session.ended());
             tokio::spawn(async move {
                 tokio::select! {
                     () = feed => {}
@@ -117,8 +97,8 @@ impl ResourceState {
     /// Called when a `subscriptions/listen` stream is accepted, before rmcp acknowledges
     /// it: from here on every inbound message reaches the receiver kept for the stream,
     /// so one stored between the acknowledgement and the stream's start is not missed.
-    pub(super) fn accept_listen(&self, store: &Store) {
-        match self.feed_now(store) {
+    pub(super) fn accept_listen(&self, messaging: &Messaging) {
+        match self.feed_now(messaging) {
             Ok(rx) => {
                 if let Ok(mut accepted) = self.inner.accepted_listens.lock() {
                     accepted.push(rx);
@@ -133,7 +113,7 @@ impl ResourceState {
     /// spare updates), else a new one.
     pub(super) async fn listen_feed(
         &self,
-        store: &Store,
+        messaging: &Messaging,
     ) -> Result<broadcast::Receiver<String>, ErrorData> {
         let kept = self
             .inner
@@ -143,7 +123,7 @@ impl ResourceState {
             .and_then(|mut accepted| accepted.pop());
         match kept {
             Some(rx) => Ok(rx),
-            None => self.feed(store).await,
+            None => self.feed(messaging).await,
         }
     }
 
@@ -168,51 +148,26 @@ impl ResourceState {
     }
 }
 
-/// Publishes the URIs of conversations that received inbound messages after `cursor`
-/// (by any process), for as long as the connection lasts.
-async fn run_feed(
-    store: Store,
-    tx: broadcast::Sender<String>,
-    mut commits: tokio::sync::watch::Receiver<u64>,
-    mut cursor: PageCursor,
-) {
-    loop {
-        commits.borrow_and_update();
-        if let Err(e) = publish_arrivals(&store, &tx, &mut cursor).await {
-            tracing::warn!(error = %e, "resource_feed_query_failed");
-        }
-        if commits.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Sends one URI per conversation (by thread key and by BSUID) with inbound messages
-/// after `cursor`, and moves the cursor past them.
-async fn publish_arrivals(
-    store: &Store,
-    tx: &broadcast::Sender<String>,
-    cursor: &mut PageCursor,
-) -> Result<(), crate::store::StoreError> {
-    loop {
-        let after = cursor.clone();
-        let arrivals = store
-            .read(move |c| threads::inbound_after(c, &after, FEED_BATCH))
-            .await?;
+/// Publishes the URIs of conversations that received inbound messages after the
+/// follower's start (by any process), one per conversation per batch (by thread key and
+/// by BSUID), for as long as the connection lasts.
+async fn run_feed(mut follower: InboundFollower, tx: broadcast::Sender<String>) {
+    while let Some(next) = follower.next_arrivals().await {
+        let arrivals = match next {
+            Ok(arrivals) => arrivals,
+            Err(e) => {
+                tracing::warn!(error = %e, "resource_feed_query_failed");
+                continue;
+            }
+        };
         let mut uris = BTreeSet::new();
         for a in &arrivals {
             uris.extend(a.contact.as_deref().map(conversation_uri));
             uris.extend(a.user_id.as_deref().map(conversation_uri));
         }
-        if let Some(last) = arrivals.last() {
-            *cursor = last.cursor.clone();
-        }
         for uri in uris {
             // No receiver means no subscriber right now; nothing is owed to anyone.
             let _ = tx.send(uri);
-        }
-        if arrivals.len() < FEED_BATCH {
-            return Ok(());
         }
     }
 }
@@ -263,10 +218,10 @@ impl ResourceState {
         &self,
         canonical: String,
         given: String,
-        store: &Store,
+        messaging: &Messaging,
         peer: Peer<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let feed = self.feed(store).await?;
+        let feed = self.feed(messaging).await?;
         if let Ok(mut subscribed) = self.inner.subscribed.lock() {
             subscribed.entry(canonical).or_default().insert(given);
         }

@@ -23,7 +23,6 @@ use tokio::sync::broadcast;
 
 use super::{MessageView, WhatsAppServer};
 use crate::phone::{is_bsuid, to_meta_format};
-use crate::store::threads;
 
 /// Every conversation URI starts with this.
 pub const CONVERSATION_URI_PREFIX: &str = "whatsapp://conversations/";
@@ -123,8 +122,7 @@ impl WhatsAppServer {
     ) -> Result<ListResourcesResult, ErrorData> {
         let contacts = self
             .messaging
-            .store()
-            .read(|c| threads::contacts_by_activity(c, LIST_LIMIT))
+            .contacts_by_activity(LIST_LIMIT)
             .await
             .map_err(internal)?;
         let resources = contacts
@@ -165,16 +163,9 @@ impl WhatsAppServer {
     ) -> Result<ReadResourceResult, ErrorData> {
         let key = parse_conversation_uri(uri)
             .ok_or_else(|| not_found(uri, "not a WhatsApp conversation URI"))?;
-        let store = self.messaging.store().clone();
-        let lookup = key.clone();
-        let found = store
-            .read(move |c| {
-                let Some(contact) = threads::find_contact(c, &lookup)? else {
-                    return Ok(None);
-                };
-                let messages = threads::latest_messages(c, &contact.wa_id, READ_MESSAGES)?;
-                Ok(Some((contact, messages)))
-            })
+        let found = self
+            .messaging
+            .conversation(&key, READ_MESSAGES)
             .await
             .map_err(internal)?;
         let (contact, messages) =
@@ -208,7 +199,7 @@ impl WhatsAppServer {
             .subscribe(
                 conversation_uri(&key),
                 uri.to_owned(),
-                self.messaging.store(),
+                &self.messaging,
                 peer,
             )
             .await
@@ -235,7 +226,7 @@ impl WhatsAppServer {
             .cloned()
             .collect();
         if !uris.is_empty() {
-            self.resources.accept_listen(self.messaging.store());
+            self.resources.accept_listen(&self.messaging);
         }
         SubscriptionFilter::builder()
             .resource_subscriptions(uris)
@@ -266,7 +257,7 @@ impl WhatsAppServer {
             }
             return Ok(());
         }
-        let feed = self.resources.listen_feed(self.messaging.store()).await?;
+        let feed = self.resources.listen_feed(&self.messaging).await?;
         // Ends when the client cancels the stream, or closes its input: then at once, even
         // halfway through sending an update (the transport no longer delivers them), so the
         // stream is answered while answers still go out.

@@ -15,9 +15,6 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::watch;
 
-use super::WhatsAppServer;
-use super::resource_feed::ResourceState;
-
 /// Whether the connection has ended; clones share it.
 #[derive(Clone)]
 pub(crate) struct Session {
@@ -43,16 +40,6 @@ impl Session {
             // An error means every sender is gone: nothing can end it later, so it has.
             let _ = ended.wait_for(|e| *e).await;
         }
-    }
-}
-
-impl WhatsAppServer {
-    /// This server with a session and resource state of its own, for one connection:
-    /// subscriptions and the feed belong to the connection, not to every clone.
-    pub(crate) fn for_new_session(mut self) -> WhatsAppServer {
-        self.session = Session::new();
-        self.resources = ResourceState::new(self.session.clone());
-        self
     }
 }
 

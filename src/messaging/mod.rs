@@ -12,6 +12,7 @@ mod reactions;
 mod read_receipt;
 mod send;
 mod template;
+mod threads;
 mod wait;
 
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub use query::{MessagePage, MessageQuery, NextCursor};
 pub use reactions::{Reaction, ReactionResult, SendReactionInput};
 pub use send::{SendMessageInput, SendResult};
 pub use template::SendTemplateInput;
+pub use threads::InboundFollower;
 pub use wait::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, WaitQuery};
 
 /// The longest a send can take before its row counts as abandoned: four attempts of

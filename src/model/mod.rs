@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod outcome;
 pub mod row;
 pub mod status;
+pub mod thread;
 
 pub use delivery::{
     ContactSeen, Delivery, InboundMessage, Media, MetaErrorInfo, NormaliseError, PreparedDelivery,
@@ -15,3 +16,4 @@ pub use delivery::{
 pub use outcome::{DeliveryReport, Outcome, SendOutcome};
 pub use row::{MediaRef, MessageRow, PageCursor};
 pub use status::{Direction, MessageStatus, next_status};
+pub use thread::{ContactSummary, InboundArrival};

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::StoreError;
 use super::read::{MESSAGE_COLUMNS, message_row};
-use crate::model::{MessageRow, PageCursor};
+use crate::model::{ContactSummary, InboundArrival, MessageRow, PageCursor};
 use crate::timefmt::format_micros;
 
 /// The cursor just after every row committed so far: rows that commit later sort
@@ -20,19 +20,6 @@ pub fn newest_position(conn: &Connection) -> Result<PageCursor, StoreError> {
         created_at: format_micros(last_us),
         id: String::new(),
     })
-}
-
-/// A contact and when its conversation last moved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContactSummary {
-    /// The thread key: phone number, or the BSUID of a user known only by one.
-    pub wa_id: String,
-    /// The BSUID, when known.
-    pub user_id: Option<String>,
-    pub username: Option<String>,
-    pub profile_name: Option<String>,
-    /// `created_at` of the newest message either way; `None` if there is none.
-    pub last_activity_at: Option<String>,
 }
 
 const CONTACT_COLUMNS: &str = "c.wa_id, c.user_id, c.username, c.profile_name,
@@ -86,16 +73,6 @@ pub fn latest_messages(
     ))?;
     let rows = stmt.query_map(rusqlite::params![wa_id, limit as i64], message_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// An inbound message's position and whose conversation it joined.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InboundArrival {
-    pub cursor: PageCursor,
-    /// The thread key (`contacts.wa_id`), when the message names a sender.
-    pub contact: Option<String>,
-    /// The sender's BSUID, when known.
-    pub user_id: Option<String>,
 }
 
 /// Up to `limit` inbound messages after `after` (a cursor without an id means "after

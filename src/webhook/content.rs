@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::normalise::{array, str_field};
+use super::fields::{array, str_field};
 use crate::model::delivery::Media;
 
 /// The readable part of one message object.

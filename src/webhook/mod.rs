@@ -2,6 +2,7 @@
 //! (normalisation into rows) and what we never keep (redaction).
 
 pub mod content;
+mod fields;
 pub mod normalise;
 pub mod prepare;
 pub mod redact;

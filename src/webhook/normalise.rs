@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::content::describe_message;
+use super::fields::{array, str_field};
 use crate::hex::to_hex;
 use crate::model::NormaliseError;
 use crate::model::delivery::{ContactSeen, Delivery, InboundMessage, MetaErrorInfo, StatusUpdate};
@@ -208,20 +209,6 @@ fn read_error(e: &Value) -> Option<MetaErrorInfo> {
         .or_else(|| str_field(e, "message"))
         .unwrap_or_default();
     Some(MetaErrorInfo { code, title })
-}
-
-/// The elements of `obj[key]` when it is an array; nothing otherwise.
-pub(super) fn array<'a>(obj: &'a Map<String, Value>, key: &str) -> impl Iterator<Item = &'a Value> {
-    obj.get(key).and_then(Value::as_array).into_iter().flatten()
-}
-
-/// `obj[key]` as text: strings as given (empty ones dropped), numbers written out.
-pub(super) fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    match obj.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// Meta's `timestamp`: Unix seconds, as a string or (in some payloads) a number.

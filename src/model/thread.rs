@@ -1,0 +1,27 @@
+//! Conversations as wholes: a contact with its latest activity, and where an inbound
+//! message joined the log.
+
+use super::PageCursor;
+
+/// A contact and when its conversation last moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactSummary {
+    /// The thread key: phone number, or the BSUID of a user known only by one.
+    pub wa_id: String,
+    /// The BSUID, when known.
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub profile_name: Option<String>,
+    /// `created_at` of the newest message either way; `None` if there is none.
+    pub last_activity_at: Option<String>,
+}
+
+/// An inbound message's position and whose conversation it joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundArrival {
+    pub cursor: PageCursor,
+    /// The thread key (`contacts.wa_id`), when the message names a sender.
+    pub contact: Option<String>,
+    /// The sender's BSUID, when known.
+    pub user_id: Option<String>,
+}
