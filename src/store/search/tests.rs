@@ -403,3 +403,38 @@ fn outbound_rows_are_found_by_the_words_of_the_request_sent() {
     assert_eq!(found(&store, "Ada"), vec!["t".to_owned()]);
     integrity_ok(&store);
 }
+
+#[test]
+fn a_vacuum_into_copy_keeps_rowids_so_its_index_still_matches_its_rows() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    store
+        .write_blocking(|ctx| {
+            for i in 0..30 {
+                let at = format!("2026-11-01T10:00:{i:02}.000000Z");
+                insert_text(
+                    ctx.conn(),
+                    &format!("m{i:02}"),
+                    "447700900001",
+                    &format!("word{i} shared"),
+                    &at,
+                );
+            }
+            // Gaps in the rowids, as a prune leaves them.
+            ctx.exec(
+                "DELETE FROM messages WHERE id IN ('m00', 'm03', 'm10', 'm11')",
+                [],
+            )?;
+            Ok(())
+        })
+        .expect("rows");
+    let copy = dir.path().join("copy.db");
+    drop(store);
+    Connection::open(dir.path().join("wa.db"))
+        .and_then(|c| c.execute("VACUUM INTO ?1", [copy.to_string_lossy()]))
+        .expect("vacuum into");
+    let copy = Store::open_with(&copy, options(false)).expect("copy opens");
+    assert_eq!(found(&copy, "word12"), vec!["m12".to_owned()]);
+    assert_eq!(found(&copy, "shared").len(), 26);
+    integrity_ok(&copy);
+}
