@@ -2,10 +2,11 @@
 //!
 //! Four layers, each using only those below it (`docs/architecture/overview.md`, kept
 //! by `tests/layers.rs`): shared values and helpers ([`model`], [`hex`], [`timefmt`],
-//! [`phone`], [`config`], [`metrics`]); the boundaries ([`store`], the SQLite file and
-//! its one writer; [`webhook`], signature, redaction and normalisation; [`meta`], the
-//! Graph API client); what an owner does ([`messaging`]); and the transports and tools
-//! ([`http`], [`mcp`], [`cli`], [`doctor`], [`bench`](mod@bench)).
+//! [`phone`], [`config`], [`metrics`], and [`terminal`] for printing what others
+//! wrote); the boundaries ([`store`], the SQLite file and its one writer; [`webhook`],
+//! signature, redaction and normalisation; [`meta`], the Graph API client); what an
+//! owner does ([`messaging`]); and the transports and tools ([`http`], [`mcp`],
+//! [`cli`], [`doctor`], [`bench`](mod@bench)).
 
 pub mod bench;
 pub mod cli;
@@ -20,5 +21,6 @@ pub mod metrics;
 pub mod model;
 pub mod phone;
 pub mod store;
+pub mod terminal;
 pub mod timefmt;
 pub mod webhook;
