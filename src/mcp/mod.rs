@@ -2,6 +2,7 @@
 //! annotations, and errors a model can act on. Tools call [`crate::messaging`] only.
 
 mod conversations;
+mod directory;
 mod media;
 mod reactions;
 mod resource_feed;
@@ -39,7 +40,9 @@ list_conversations shows whose window is open. To wait for a reply, call wait_fo
 (it returns as soon as one arrives) rather than polling get_messages. To find what was said \
 about something (\"what did the supplier say about the invoice?\"), call search_messages (words \
 in any order, \"quoted phrases\", prefix*, filters by contact and time) rather than paging \
-through get_messages, which is for reading everything in order or catching up on what is new. send_reaction puts an \
+through get_messages, which is for reading everything in order or catching up on what is new; \
+get_message_context then reads the conversation around a hit. find_contacts looks a person up \
+by name, number (any format) or BSUID. send_reaction puts an \
 emoji on a message; get_media saves a photo, voice note, video or document someone sent and \
 returns its path. Each conversation is also a resource, whatsapp://conversations/{wa_id}, to \
 read or subscribe to. If WA_ALLOWED_RECIPIENTS is set, sends go only to listed recipients and \
@@ -68,7 +71,8 @@ impl WhatsAppServer {
                 + Self::reactions_router()
                 + Self::media_router()
                 + Self::waiting_router()
-                + Self::search_router(),
+                + Self::search_router()
+                + Self::directory_router(),
             resources: resource_feed::ResourceState::new(session.clone()),
             session,
         }

@@ -5,6 +5,7 @@
 mod allowlist;
 mod clock;
 mod conversations;
+mod directory;
 mod media;
 mod media_file;
 mod query;
@@ -24,6 +25,7 @@ use crate::store::{Store, StoreError};
 
 pub use clock::Clock;
 pub use conversations::{Conversation, ConversationQuery, ConversationWindow};
+pub use directory::{ContactCard, DEFAULT_CONTEXT, MAX_CONTEXT};
 pub use media::{MEDIA_MAX_BYTES, MediaFile};
 pub use media_file::media_dir;
 pub use query::{MessagePage, MessageQuery, NextCursor};

@@ -5,7 +5,9 @@
 pub mod backup;
 mod checkpoint;
 mod contacts;
+pub mod context;
 pub mod conversations;
+pub mod directory;
 mod ingest;
 pub mod inspect;
 pub mod lock;
