@@ -2,8 +2,9 @@
 //! first, with the filters a person narrows a search by.
 
 use super::{Messaging, MessagingError};
+use crate::model::search_query::compile_query;
 use crate::store::search::{
-    IndexProgress, SearchFilter, SearchHit, compile_query, index_progress, search_messages,
+    IndexProgress, SearchFilter, SearchHit, index_progress, search_messages,
 };
 use crate::timefmt::{format_micros, parse_rfc3339};
 

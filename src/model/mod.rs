@@ -6,6 +6,7 @@
 pub mod delivery;
 pub mod outcome;
 pub mod row;
+pub mod search_query;
 pub mod status;
 pub mod thread;
 

@@ -1,6 +1,6 @@
-//! Full-text search over every message (migration V8): the query compiler, the ranked
-//! query with its filters, and the background backfill that indexes rows written before
-//! the index existed.
+//! Full-text search over every message (migration V8): the ranked query with its
+//! filters, and the background backfill that indexes rows written before the index
+//! existed. What a user's words become is [`crate::model::search_query`]'s.
 //!
 //! What a message is found by is defined once, by the view `message_search_text`; the
 //! FTS5 index `message_search` keeps it in step through triggers in the same transaction
@@ -8,7 +8,6 @@
 //! index right without calling anything here.
 
 mod backfill;
-mod query;
 
 use rusqlite::{Connection, Row};
 
@@ -16,9 +15,9 @@ use super::StoreError;
 use super::read::message_row;
 use crate::model::MessageRow;
 
+pub use crate::model::search_query::{QueryError, SearchQuery, compile_query};
 pub(crate) use backfill::spawn_backfill;
 pub use backfill::{BACKFILL_BATCH, backfill_batch};
-pub use query::{MAX_QUERY_CHARS, MAX_TERMS, QueryError, SearchQuery, compile_query};
 
 /// Which messages a search considers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

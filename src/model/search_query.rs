@@ -1,4 +1,4 @@
-//! The query compiler: what a person types becomes an FTS5 expression in which every
+//! The search query compiler: what a person types becomes an FTS5 expression in which every
 //! word is a quoted string, so no input (quotes, `*`, `NEAR(`, `-`, `col:`, brackets,
 //! emoji, control characters) is ever read as FTS5 syntax.
 //!
