@@ -5,6 +5,9 @@ mod backup_media;
 mod doctor;
 pub mod events;
 mod mcp;
+mod restore;
+mod restore_media;
+mod search;
 mod send;
 mod serve;
 mod simulate;
@@ -49,6 +52,8 @@ pub enum Command {
     Send(send::SendArgs),
     /// Print messages, oldest first
     Messages(send::MessagesArgs),
+    /// Print the messages a full-text search finds, best match first
+    Search(search::SearchArgs),
     /// Apply database migrations and exit
     Migrate,
     /// Check the configuration, the database and the port; with --online, the token and
@@ -62,6 +67,9 @@ pub enum Command {
     /// A consistent, checked copy of the database and its saved media in DIR (safe while
     /// serve runs); keeps the newest N
     Backup(backup::BackupArgs),
+    /// Replace the database with a backup after checking it; refuses while another
+    /// process has the database open
+    Restore(restore::RestoreArgs),
     /// Benchmarks and the crash test (see docs/performance.md)
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -124,11 +132,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Mcp(args) => mcp::mcp(&config, &args),
         Command::Send(args) => send::send(&config, &args),
         Command::Messages(args) => send::messages(&config, &args),
+        Command::Search(args) => search::search(&config, &args),
         Command::Migrate => migrate(&config),
         Command::Doctor(args) => doctor::doctor(&config, &args),
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
         Command::Backup(args) => backup::backup(&config, &args),
+        Command::Restore(args) => restore::restore(&config, &args),
         Command::Bench(command) => Ok(crate::bench::run(&config, &command)?),
     }
 }
