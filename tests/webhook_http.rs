@@ -652,6 +652,62 @@ fn health_answers_ok_when_the_database_does() {
     assert_eq!(body["status"], "ok");
 }
 
+/// `GET /health` by hand with `host`: the status code and the JSON body.
+fn health_with_host(server: &TestServer, host: &str) -> (u16, serde_json::Value) {
+    let head = format!("GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let response = raw_exchange(server, &head, b"");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status line");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).expect("JSON"))
+}
+
+#[test]
+fn health_shows_the_writer_to_loopback_and_only_the_status_to_others() {
+    let server = TestServer::start();
+    let (status, local) = health_with_host(&server, &format!("127.0.0.1:{}", server.addr.port()));
+    assert_eq!(status, 200);
+    assert_eq!(local["status"], "ok");
+    assert_eq!(local["writer"]["status"], "ok");
+    assert_eq!(local["writer"]["queue_depth"], 0);
+    assert!(
+        local["writer"]["queue_capacity"]
+            .as_u64()
+            .is_some_and(|c| c > 0)
+    );
+    // Through the tunnel (any other Host): nothing but the status.
+    let (status, public) = health_with_host(&server, "wa.owner-tunnel.example");
+    assert_eq!(status, 200);
+    assert_eq!(public, serde_json::json!({"status": "ok"}));
+}
+
+#[test]
+fn health_is_503_while_the_writer_cannot_commit_and_200_once_it_can() {
+    let options = wa_mcp::store::StoreOptions {
+        busy_timeout: Duration::from_millis(200),
+        ..wa_mcp::store::StoreOptions::default()
+    };
+    let server = TestServer::start_with_options(Some(APP_SECRET), None, options);
+    assert_eq!(server.get("/health").status, 200);
+    // Another process holds the write lock past the writer's busy timeout.
+    let locker = server.conn();
+    locker.execute_batch("BEGIN IMMEDIATE").expect("lock taken");
+    let body = fixture("inbound_text.json");
+    assert_eq!(server.post_signed(&body).status, 503);
+    let reply = server.get("/health");
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    let health: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
+    assert_eq!(health["status"], "unavailable");
+    assert_eq!(health["writer"]["status"], "cannot_commit");
+    assert!(health["writer"]["last_error"].is_string(), "{health}");
+    locker.execute_batch("ROLLBACK").expect("lock released");
+    assert_eq!(server.post_signed(&body).status, 200);
+    assert_eq!(server.get("/health").status, 200);
+}
+
 #[test]
 fn unknown_routes_and_methods_are_404() {
     let server = TestServer::start();

@@ -2,6 +2,7 @@
 //! line per request, and the routes. Handlers call the webhook and store modules and
 //! never write SQL.
 
+mod health;
 pub mod local;
 mod request_id;
 mod respond;

@@ -1,11 +1,11 @@
 //! The route table and the small responses every route shares.
 
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 
-use super::respond::{json, not_found, text};
-use super::{AppState, HttpResponse, local, webhook};
+use super::respond::{not_found, text};
+use super::{AppState, HttpResponse, health, local, webhook};
 
 /// The webhook route Meta is pointed at.
 pub const WEBHOOK_PATH: &str = "/webhook/meta";
@@ -16,26 +16,9 @@ pub async fn route(state: &AppState, req: Request<Incoming>, request_id: &str) -
     match (req.method(), req.uri().path()) {
         (&Method::GET, WEBHOOK_PATH) => webhook::handshake(state, &req),
         (&Method::POST, WEBHOOK_PATH) => webhook::receive(state, req, request_id).await,
-        (&Method::GET, "/health") => health(state).await,
+        (&Method::GET, "/health") => health::health(state, &req).await,
         (&Method::GET, METRICS_PATH) => metrics(state, &req),
         _ => not_found(),
-    }
-}
-
-async fn health(state: &AppState) -> HttpResponse {
-    if state.store.is_healthy().await {
-        let body = serde_json::json!({
-            "status": "ok",
-            "version": env!("CARGO_PKG_VERSION"),
-            "database": "ok",
-        });
-        json(StatusCode::OK, &body)
-    } else {
-        let body = serde_json::json!({"status": "unavailable", "database": "unreachable"});
-        let mut resp = json(StatusCode::SERVICE_UNAVAILABLE, &body);
-        resp.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
-        resp
     }
 }
 

@@ -13,9 +13,12 @@ use super::writer::WriteCtx;
 use crate::model::{Delivery, DeliveryReport, InboundMessage, Outcome, PreparedDelivery};
 use crate::timefmt::{format_micros, format_unix_secs};
 
-/// Stores one delivery. Rows that cannot be written roll back together and the
-/// delivery is logged as failed with its payload, so an answer of 200 always means
-/// the delivery is kept somewhere it can be recovered from.
+/// Stores one delivery. Rows that cannot be written roll back together. When the
+/// cause is the delivery (a shape we cannot store), it is logged as failed with its
+/// payload, so an answer of 200 always means the delivery is kept somewhere it can be
+/// recovered from. When the cause is transient (see [`StoreError::is_transient`]: a
+/// full disk, an I/O error, no memory, a lock held too long) nothing is kept and the
+/// error is returned, so the caller answers 503 and Meta delivers it again.
 pub fn write_delivery(
     ctx: &mut WriteCtx<'_>,
     d: &PreparedDelivery,
@@ -29,6 +32,15 @@ pub fn write_delivery(
         Ok(report) => {
             ctx.exec("RELEASE delivery", [])?;
             Ok(report)
+        }
+        Err(e) if e.is_transient() => {
+            // SQLite may have rolled the whole transaction back already (it may after
+            // SQLITE_FULL, IOERR, NOMEM or BUSY); then these fail too, and so does the
+            // batch, which is what the caller is told either way.
+            let _ = ctx.exec("ROLLBACK TO delivery", []);
+            let _ = ctx.exec("RELEASE delivery", []);
+            tracing::warn!(request_id = %d.request_id, error = %e, "webhook_rows_not_stored");
+            Err(e)
         }
         Err(e) => {
             ctx.exec("ROLLBACK TO delivery", [])?;

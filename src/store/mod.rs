@@ -14,10 +14,12 @@ pub mod lock;
 pub mod media;
 mod open;
 pub mod outbound;
+mod pulse;
 pub mod reactions;
 pub mod read;
 pub mod recipients;
 pub mod reprocess;
+pub mod restore;
 pub mod search;
 mod statuses;
 pub mod synthetic;
@@ -36,6 +38,7 @@ use tokio::sync::mpsc;
 
 pub use media::SavedMedia;
 pub use outbound::{BeginSend, NewOutbound};
+pub use pulse::WriterHealth;
 pub use read::{EventRow, MessageFilter};
 pub use reprocess::ReprocessReport;
 pub use statuses::StatusEffect;
@@ -71,6 +74,37 @@ pub enum StoreError {
     Restoring(PathBuf),
     #[error("{0}")]
     Internal(String),
+}
+
+impl StoreError {
+    /// True for a failure that says nothing about the data being written: the disk is
+    /// full or failing, memory ran out, another process held the lock past the busy
+    /// timeout, or the writer could not commit or is gone. Trying again later may
+    /// succeed, so a webhook answers 503 (Meta retries) instead of logging the delivery
+    /// `failed`.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode;
+        match self {
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(
+                    ErrorCode::DiskFull
+                        | ErrorCode::SystemIoFailure
+                        | ErrorCode::OutOfMemory
+                        | ErrorCode::DatabaseBusy
+                        | ErrorCode::DatabaseLocked
+                        | ErrorCode::CannotOpen
+                )
+            ),
+            StoreError::Pool(_)
+            | StoreError::Io { .. }
+            | StoreError::CommitFailed(_)
+            | StoreError::WriterGone
+            | StoreError::Saturated
+            | StoreError::Restoring(_) => true,
+            StoreError::Migration(_) | StoreError::NotWal(_) | StoreError::Internal(_) => false,
+        }
+    }
 }
 
 /// How the store is tuned. The defaults suit a laptop or a Raspberry Pi.
@@ -117,6 +151,10 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// Dropping it stops the checkpointer.
     checkpointer: Option<std::sync::mpsc::Sender<()>>,
+    /// What the writer last did (see [`pulse`]).
+    pulse: Arc<pulse::WriterPulse>,
+    /// Dropping it stops the writer's heartbeat.
+    heartbeat: Option<std::sync::mpsc::Sender<()>>,
     /// Moves after every commit this process makes or sees (see [`watch`]).
     commits: watch::CommitSignal,
     /// The cross-process commit watcher, started by the first subscriber.
@@ -136,6 +174,7 @@ impl Drop for Inner {
             watcher.stop();
         }
         self.checkpointer.take();
+        self.heartbeat.take();
         self.jobs.take();
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
@@ -168,13 +207,26 @@ impl Store {
         let max_batch = options.max_batch.max(1);
         let commits = watch::CommitSignal::new();
         let on_commit = commits.clone();
+        let pulse = Arc::new(pulse::WriterPulse::new());
+        let writer_pulse = Arc::clone(&pulse);
         let handle = std::thread::Builder::new()
             .name("wa-mcp-writer".into())
-            .spawn(move || writer::run_writer(conn, rx, max_batch, on_commit))
+            .spawn(move || writer::run_writer(conn, rx, max_batch, on_commit, writer_pulse))
             .map_err(|source| StoreError::Io {
                 path: path.to_path_buf(),
                 source,
             })?;
+        // A weak handle: the heartbeat never keeps the writer's queue open.
+        let weak_jobs = jobs.downgrade();
+        let heartbeat = pulse::start_heartbeat(Arc::clone(&pulse), move || {
+            let Some(jobs) = weak_jobs.upgrade() else {
+                return false;
+            };
+            // Its answer is not awaited: the pulse records how the batch ended.
+            let (job, _answer) = writer::job(|_ctx| Ok(()));
+            let _ = jobs.try_send(job);
+            true
+        });
         let busy = options.busy_timeout;
         let manager = SqliteConnectionManager::file(path)
             .with_flags(
@@ -193,6 +245,8 @@ impl Store {
                 pool: Some(pool),
                 writer: Mutex::new(Some(handle)),
                 checkpointer,
+                heartbeat,
+                pulse,
                 commits,
                 commit_watcher: Mutex::new(None),
                 _lock: held,

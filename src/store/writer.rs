@@ -6,11 +6,13 @@
 //! commit that holds their work (or its failure), so an answer is a durable fact.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+use super::pulse::WriterPulse;
 use super::watch::CommitSignal;
 use crate::timefmt::{format_micros, now_micros};
 
@@ -20,6 +22,9 @@ pub struct WriteCtx<'c> {
     conn: &'c Connection,
     last_us: i64,
     now: String,
+    /// The last transient error a job of this batch hit (a full disk, say), even when
+    /// the batch itself commits: the writer's pulse reports it.
+    transient: Option<String>,
 }
 
 impl WriteCtx<'_> {
@@ -82,6 +87,11 @@ where
         };
         let result = catch_unwind(AssertUnwindSafe(|| work(ctx)))
             .unwrap_or_else(|_| Err(StoreError::Internal("a write job panicked".into())));
+        if let Err(e) = &result
+            && e.is_transient()
+        {
+            ctx.transient = Some(e.to_string());
+        }
         let ok = result.is_ok();
         self.output = Some(result);
         ok
@@ -117,13 +127,16 @@ where
 
 /// Runs until every sender is gone: takes the first queued job, everything else queued
 /// up to `max_batch`, and commits them together. `on_commit` is bumped after each
-/// committed batch, once its callers can see it.
+/// committed batch, once its callers can see it; `pulse` hears of every batch's start
+/// and end, and of the writer stopping.
 pub(super) fn run_writer(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
     on_commit: CommitSignal,
+    pulse: Arc<WriterPulse>,
 ) {
+    let _stopped = pulse.stop_guard();
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -133,10 +146,13 @@ pub(super) fn run_writer(
                 Err(_) => break,
             }
         }
-        let committed = commit_batch(&mut conn, &mut batch).map_err(|e| {
+        pulse.batch_started();
+        let result = commit_batch(&mut conn, &mut batch).map_err(|e| {
             tracing::error!(error = %e, jobs = batch.len(), "write batch lost");
             e.to_string()
         });
+        pulse.batch_ended(&result);
+        let committed = result.map(|_| ());
         if committed.is_ok() {
             on_commit.bump();
         }
@@ -146,7 +162,12 @@ pub(super) fn run_writer(
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+/// Commits `batch`; `Ok(Some(error))` when it committed but a job in it hit a
+/// transient error (its own work was rolled back).
+fn commit_batch(
+    conn: &mut Connection,
+    batch: &mut [Box<dyn Job>],
+) -> Result<Option<String>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let last_us: i64 = tx.query_row("SELECT last_us FROM write_clock WHERE id = 1", [], |r| {
         r.get(0)
@@ -155,6 +176,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(),
         conn: &tx,
         last_us,
         now: format_micros(now_micros()),
+        transient: None,
     };
     for job in batch.iter_mut() {
         ctx.exec("SAVEPOINT job", [])?;
@@ -169,6 +191,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(),
         "UPDATE write_clock SET last_us = ?1 WHERE id = 1",
         [ctx.last_us],
     )?;
+    let transient = ctx.transient.take();
     tx.commit()?;
-    Ok(())
+    Ok(transient)
 }

@@ -66,6 +66,19 @@ impl TestServer {
     }
 
     pub fn start_with(app_secret: Option<&str>, verify_token: Option<&str>) -> TestServer {
+        TestServer::start_with_options(
+            app_secret,
+            verify_token,
+            wa_mcp::store::StoreOptions::default(),
+        )
+    }
+
+    /// A server whose store is opened with `options` (a short busy timeout, say).
+    pub fn start_with_options(
+        app_secret: Option<&str>,
+        verify_token: Option<&str>,
+        options: wa_mcp::store::StoreOptions,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("data").join("wa-mcp.db");
         let app_secret = Secret::from_setting(app_secret.map(str::to_owned));
@@ -80,7 +93,7 @@ impl TestServer {
                 .build()
                 .expect("runtime");
             runtime.block_on(async move {
-                let store = Store::open(&db_for_server).expect("store opens");
+                let store = Store::open_with(&db_for_server, options).expect("store opens");
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("bind");
