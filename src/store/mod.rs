@@ -16,6 +16,7 @@ pub mod reactions;
 pub mod read;
 pub mod recipients;
 pub mod reprocess;
+pub mod retention;
 mod statuses;
 pub mod synthetic;
 pub mod threads;
@@ -66,6 +67,9 @@ pub enum StoreError {
     /// A restore holds the database's lock: the file is being replaced.
     #[error("{0} is being restored from a backup; try again once the restore has finished")]
     Restoring(PathBuf),
+    /// `events reprocess` on a delivery whose payload the log no longer holds.
+    #[error("delivery {event_id} cannot be reprocessed: {reason}")]
+    PayloadNotKept { event_id: i64, reason: String },
     #[error("{0}")]
     Internal(String),
 }
