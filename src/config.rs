@@ -9,6 +9,8 @@ use clap::Args;
 
 /// The Graph API version used unless `WA_GRAPH_API_VERSION` says otherwise.
 pub const DEFAULT_GRAPH_API_VERSION: &str = "v26.0";
+/// Days delivery-log payloads are kept unless `WA_PAYLOAD_RETENTION_DAYS` says otherwise.
+pub const DEFAULT_PAYLOAD_RETENTION_DAYS: u32 = 30;
 /// Meta's Graph API host.
 pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com";
 
@@ -106,6 +108,17 @@ pub struct ConfigArgs {
     /// Port the webhook listener binds
     #[arg(long, env = "APP_HTTP_PORT", global = true, default_value_t = 3000)]
     pub port: u16,
+    /// Days a delivery's payload stays in the delivery log (the row stays; payloads of
+    /// failed deliveries are kept until reprocessed); 0 keeps them forever
+    #[arg(
+        long,
+        env = "WA_PAYLOAD_RETENTION_DAYS",
+        global = true,
+        default_value_t = DEFAULT_PAYLOAD_RETENTION_DAYS,
+        value_name = "DAYS",
+        value_parser = clap::value_parser!(u32).range(0..=36_500)
+    )]
+    pub payload_retention_days: u32,
 }
 
 /// The configuration every command runs with, passed explicitly.
@@ -125,6 +138,8 @@ pub struct Config {
     pub graph_base_url: String,
     pub bind: IpAddr,
     pub port: u16,
+    /// Days delivery-log payloads are kept; 0 keeps them forever.
+    pub payload_retention_days: u32,
 }
 
 impl Config {
@@ -144,6 +159,7 @@ impl Config {
             graph_base_url: args.graph_base_url.trim_end_matches('/').to_owned(),
             bind: args.bind,
             port: args.port,
+            payload_retention_days: args.payload_retention_days,
         }
     }
 }

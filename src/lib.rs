@@ -2,8 +2,8 @@
 //!
 //! Four layers, each using only those below it (`docs/architecture/overview.md`, kept
 //! by `tests/layers.rs`): shared values and helpers ([`model`], [`hex`], [`timefmt`],
-//! [`phone`], [`config`], [`metrics`], and [`terminal`] for printing what others
-//! wrote); the boundaries ([`store`], the SQLite file and its one writer; [`webhook`],
+//! [`phone`], [`config`], [`metrics`], [`redact`] for what is never stored, and
+//! [`terminal`] for printing what others wrote); the boundaries ([`store`], the SQLite file and its one writer; [`webhook`],
 //! signature, redaction and normalisation; [`meta`], the Graph API client); what an
 //! owner does ([`messaging`]); and the transports and tools ([`http`], [`mcp`],
 //! [`cli`], [`doctor`], [`bench`](mod@bench)).

@@ -123,8 +123,10 @@ fn reprocessing_a_processed_delivery_adds_nothing() {
     assert_eq!((rows(&db), event(&db, id)), before);
 }
 
+/// A replay keeps no payload (finding 2 of the hardening review), so there is nothing
+/// to reprocess: it is refused with the reason and nothing changes.
 #[test]
-fn a_replayed_delivery_stays_a_duplicate() {
+fn a_replayed_delivery_stays_a_duplicate_and_has_no_payload_to_reprocess() {
     let (_dir, db, store) = temp_store();
     let payload = fixture_json("inbound_text.json");
     store_delivery(&store, &payload, false);
@@ -134,11 +136,8 @@ fn a_replayed_delivery_stays_a_duplicate() {
         .expect("stored");
     assert_eq!(replay.outcome, Outcome::Duplicate);
     let before = rows(&db);
-    let report = reprocess_delivery(&store, replay.event_id)
-        .expect("ran")
-        .expect("found");
-    assert_eq!(report.outcome, Outcome::Duplicate);
-    assert_eq!((report.new_messages, report.duplicates), (0, 1));
+    let refused = reprocess_delivery(&store, replay.event_id).expect_err("no payload");
+    assert!(refused.to_string().contains("duplicate"), "{refused}");
     assert_eq!(rows(&db), before);
     assert_eq!(event(&db, replay.event_id).0, "duplicate");
 }

@@ -6,6 +6,7 @@ mod crash;
 mod load;
 mod pages;
 mod payload;
+mod replays;
 mod server;
 mod stats;
 
@@ -19,6 +20,7 @@ use crate::store::StoreError;
 pub use crash::CrashArgs;
 pub use load::WebhookArgs;
 pub use pages::PagesArgs;
+pub use replays::ReplaysArgs;
 
 /// Why a benchmark could not run or did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,8 @@ pub enum BenchCommand {
     Pages(PagesArgs),
     /// SIGKILL the server under load, restart, and check nothing acknowledged was lost
     Crash(CrashArgs),
+    /// One large delivery replayed many times: how much the database file grows
+    Replays(ReplaysArgs),
 }
 
 pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchError> {
@@ -47,5 +51,6 @@ pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchErr
         BenchCommand::Webhook(args) => load::run(config, args),
         BenchCommand::Pages(args) => pages::run(args),
         BenchCommand::Crash(args) => crash::run(args),
+        BenchCommand::Replays(args) => replays::run(args),
     }
 }

@@ -35,6 +35,7 @@ pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
         let metrics = Arc::new(Metrics::new());
         let meta = super::meta_client(config).with_metrics(Arc::clone(&metrics));
         let messaging = Messaging::new(store.clone(), meta, config);
+        let retention = store.spawn_payload_retention(config.payload_retention_days);
         if let Err(e) = messaging.settle_abandoned_sends().await {
             tracing::warn!(error = %e, "could not settle interrupted sends");
         }
@@ -57,6 +58,10 @@ pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
         .await;
         let _ = stop_http.send(());
         if let Some(task) = http_task {
+            let _ = task.await;
+        }
+        if let Some(task) = retention {
+            task.abort();
             let _ = task.await;
         }
         served?;

@@ -53,7 +53,12 @@ pub fn serve(config: &Config, args: &ServeArgs) -> Result<ExitCode, CliError> {
             verify_token: config.webhook_verify_token.clone(),
             metrics: Arc::new(Metrics::new()),
         });
+        let retention = state.store.spawn_payload_retention(config.payload_retention_days);
         http::run(listener, state, shutdown_signal()).await;
+        if let Some(task) = retention {
+            task.abort();
+            let _ = task.await;
+        }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -43,6 +43,7 @@ pub fn variable_checks(config: &Config) -> Vec<Check> {
         bind_check(config.bind),
         Check::pass("APP_HTTP_PORT", config.port.to_string()),
         Check::pass("WA_DB_PATH", config.db_path.display().to_string()),
+        retention_check(config.payload_retention_days),
     ]
 }
 
@@ -109,6 +110,24 @@ fn allowed_recipients_check(list: Option<&[String]>) -> Check {
             ),
         ),
     }
+}
+
+fn retention_check(days: u32) -> Check {
+    const NAME: &str = "WA_PAYLOAD_RETENTION_DAYS";
+    if days == 0 {
+        return Check::pass(
+            NAME,
+            "0: delivery-log payloads are kept forever (the file grows with every delivery)",
+        );
+    }
+    Check::pass(
+        NAME,
+        format!(
+            "{days} day{}: older delivery-log payloads are dropped while serve or mcp runs \
+             (rows and failed deliveries' payloads stay)",
+            if days == 1 { "" } else { "s" }
+        ),
+    )
 }
 
 fn api_version_check(version: &str) -> Check {

@@ -137,6 +137,8 @@ pub struct PreparedDelivery {
     pub payload: String,
     /// SHA-256 of the exact bytes received.
     pub payload_sha256: String,
+    /// How many bytes were received (what `payload_sha256` is the hash of).
+    pub payload_bytes: usize,
     /// The rows, or why the body could not be read.
     pub parsed: Result<Delivery, NormaliseError>,
 }

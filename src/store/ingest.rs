@@ -56,7 +56,8 @@ fn write_rows(
     d: &PreparedDelivery,
     delivery: &Delivery,
 ) -> Result<DeliveryReport, StoreError> {
-    let event_id = insert_event(ctx, d, Outcome::Processed, None)?;
+    // The payload is written with the outcome, once it is known: a replay keeps none.
+    let event_id = insert_event(ctx, d, Outcome::Processed, None, false)?;
     upsert_other_contacts(ctx, delivery)?;
     let (mut new_messages, mut new_statuses, mut duplicates) = (0, 0, 0);
     for m in &delivery.messages {
@@ -84,9 +85,24 @@ fn write_rows(
     } else {
         Outcome::Ignored
     };
+    // A duplicate holds nothing that is not stored already (the first copy's payload is
+    // kept with that delivery): its row keeps the hash and size, not the bytes, so
+    // replaying one signed delivery cannot fill the disk.
+    // (No `payload_dropped` mark either: outcome `duplicate` with no payload says it, and
+    // the row is then all a replay costs.)
+    let payload = (outcome != Outcome::Duplicate).then_some(d.payload.as_str());
     ctx.exec(
-        "UPDATE webhook_events SET outcome = ?2, error = ?3, messages = ?4, statuses = ?5 WHERE id = ?1",
-        params![event_id, outcome.as_str(), error, new_messages as i64, new_statuses as i64],
+        "UPDATE webhook_events SET outcome = ?2, error = ?3, messages = ?4, statuses = ?5,
+             payload = ?6
+         WHERE id = ?1",
+        params![
+            event_id,
+            outcome.as_str(),
+            error,
+            new_messages as i64,
+            new_statuses as i64,
+            payload
+        ],
     )?;
     Ok(DeliveryReport {
         event_id,
@@ -135,7 +151,7 @@ fn log_failed(
     d: &PreparedDelivery,
     error: &str,
 ) -> Result<DeliveryReport, StoreError> {
-    let event_id = insert_event(ctx, d, Outcome::Failed, Some(error))?;
+    let event_id = insert_event(ctx, d, Outcome::Failed, Some(error), true)?;
     Ok(DeliveryReport {
         event_id,
         outcome: Outcome::Failed,
@@ -146,24 +162,27 @@ fn log_failed(
     })
 }
 
+/// Inserts the delivery's log row, with its payload when `with_payload`.
 fn insert_event(
     ctx: &mut WriteCtx<'_>,
     d: &PreparedDelivery,
     outcome: Outcome,
     error: Option<&str>,
+    with_payload: bool,
 ) -> Result<i64, StoreError> {
     let created_at = ctx.next_created_at();
     ctx.exec(
         "INSERT INTO webhook_events (received_at, request_id, outcome, error, payload,
-             payload_sha256, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             payload_sha256, payload_bytes, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             format_micros(d.received_at),
             d.request_id,
             outcome.as_str(),
             error,
-            d.payload,
+            with_payload.then_some(d.payload.as_str()),
             d.payload_sha256,
+            d.payload_bytes as i64,
             created_at
         ],
     )?;

@@ -20,6 +20,7 @@ pub mod read;
 pub mod recipients;
 pub mod reprocess;
 pub mod restore;
+pub mod retention;
 pub mod search;
 mod statuses;
 pub mod synthetic;
@@ -72,6 +73,9 @@ pub enum StoreError {
     /// A restore holds the database's lock: the file is being replaced.
     #[error("{0} is being restored from a backup; try again once the restore has finished")]
     Restoring(PathBuf),
+    /// `events reprocess` on a delivery whose payload the log no longer holds.
+    #[error("delivery {event_id} cannot be reprocessed: {reason}")]
+    PayloadNotKept { event_id: i64, reason: String },
     #[error("{0}")]
     Internal(String),
 }
@@ -102,7 +106,10 @@ impl StoreError {
             | StoreError::WriterGone
             | StoreError::Saturated
             | StoreError::Restoring(_) => true,
-            StoreError::Migration(_) | StoreError::NotWal(_) | StoreError::Internal(_) => false,
+            StoreError::Migration(_)
+            | StoreError::NotWal(_)
+            | StoreError::PayloadNotKept { .. }
+            | StoreError::Internal(_) => false,
         }
     }
 }

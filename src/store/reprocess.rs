@@ -23,6 +23,9 @@ pub struct StoredDelivery {
     pub request_id: Option<String>,
     /// The redacted payload as it was kept (empty if none was).
     pub payload: String,
+    /// Why no payload is kept (`duplicate`, `expired`, or `missing` for a row that
+    /// never had one); `None` while it is.
+    pub payload_dropped: Option<String>,
 }
 
 /// What reprocessing one delivery did.
@@ -51,12 +54,24 @@ pub fn stored_delivery(
     id: i64,
 ) -> Result<Option<StoredDelivery>, StoreError> {
     let row = conn
-        .prepare_cached("SELECT id, request_id, payload FROM webhook_events WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT id, request_id, payload, payload_dropped, outcome = 'duplicate'
+             FROM webhook_events WHERE id = ?1",
+        )?
         .query_row([id], |r| {
+            let payload: Option<String> = r.get(2)?;
+            let dropped: Option<String> = r.get(3)?;
+            let duplicate: bool = r.get(4)?;
             Ok(StoredDelivery {
                 id: r.get(0)?,
                 request_id: r.get(1)?,
-                payload: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                payload_dropped: match (&payload, dropped) {
+                    (Some(_), _) => None,
+                    (None, Some(why)) => Some(why),
+                    (None, None) if duplicate => Some(PAYLOAD_DUPLICATE.to_owned()),
+                    (None, None) => Some("missing".to_owned()),
+                },
+                payload: payload.unwrap_or_default(),
             })
         })
         .optional()?;
@@ -214,9 +229,27 @@ fn claim(ctx: &WriteCtx<'_>, key: &str, kind: &str, event_id: i64) -> Result<Cla
     })
 }
 
+/// Why a duplicate's row has no payload: it was never kept.
+const PAYLOAD_DUPLICATE: &str = "duplicate";
+
+/// What the owner reads when a delivery's payload is gone.
+fn payload_not_kept_reason(why: &str) -> String {
+    match why {
+        super::retention::PAYLOAD_EXPIRED => "its payload has expired: delivery-log payloads \
+             are dropped after WA_PAYLOAD_RETENTION_DAYS days (30 by default; those of failed \
+             deliveries are kept); the row stays"
+            .to_owned(),
+        PAYLOAD_DUPLICATE => "its payload was not kept: it was a duplicate, \
+             everything in it had been stored by an earlier delivery"
+            .to_owned(),
+        _ => "no payload was kept for it".to_owned(),
+    }
+}
+
 /// Reads delivery `event_id`'s stored payload, has `normalise` read it again with
 /// today's code, and writes what it holds in one write job; `None` when the log has no
-/// such delivery. Running it again, or on a delivery already processed, adds no row.
+/// such delivery, [`StoreError::PayloadNotKept`] when its payload expired or was never
+/// kept (a duplicate). Running it again, or on a delivery already processed, adds no row.
 /// Blocks the calling thread (call it from the CLI or `spawn_blocking`).
 pub fn reprocess_delivery(
     store: &Store,
@@ -226,6 +259,12 @@ pub fn reprocess_delivery(
     let Some(stored) = store.read_blocking(|c| stored_delivery(c, event_id))? else {
         return Ok(None);
     };
+    if let Some(why) = stored.payload_dropped {
+        return Err(StoreError::PayloadNotKept {
+            event_id,
+            reason: payload_not_kept_reason(&why),
+        });
+    }
     let parsed = normalise(&stored);
     let report = store.write_blocking(move |ctx| rewrite_delivery(ctx, event_id, &parsed))?;
     if let Some(r) = &report {

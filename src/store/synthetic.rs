@@ -91,3 +91,50 @@ pub fn rows_per_wamid<'a>(
 pub fn count_messages(db: &Path) -> Result<i64, StoreError> {
     Ok(open_read_only(db)?.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?)
 }
+
+/// How much room the delivery log takes in a database file, measured with no process
+/// holding it open (so the WAL is folded into the file first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogFootprint {
+    /// The database file's size in bytes.
+    pub file_bytes: u64,
+    /// Pages on the free list (room the file has that later writes reuse).
+    pub free_bytes: u64,
+    /// `webhook_events` rows.
+    pub deliveries: i64,
+    /// Rows that still hold their payload.
+    pub payloads_kept: i64,
+    /// Bytes of payload text held in all.
+    pub payload_bytes_kept: i64,
+}
+
+/// Checkpoints `db`'s WAL into the file (TRUNCATE) and measures [`LogFootprint`].
+pub fn delivery_log_footprint(db: &Path) -> Result<LogFootprint, StoreError> {
+    let conn = Connection::open(db)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    let (page_size, free_pages): (i64, i64) = conn.query_row(
+        "SELECT (SELECT page_size FROM pragma_page_size()),
+                (SELECT freelist_count FROM pragma_freelist_count())",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (deliveries, payloads_kept, payload_bytes_kept) = conn.query_row(
+        "SELECT count(*), count(payload), coalesce(sum(length(payload)), 0) FROM webhook_events",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let file_bytes = std::fs::metadata(db)
+        .map_err(|source| StoreError::Io {
+            path: db.to_path_buf(),
+            source,
+        })?
+        .len();
+    Ok(LogFootprint {
+        file_bytes,
+        free_bytes: u64::try_from(page_size * free_pages).unwrap_or(0),
+        deliveries,
+        payloads_kept,
+        payload_bytes_kept,
+    })
+}

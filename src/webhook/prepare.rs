@@ -35,6 +35,7 @@ pub fn prepare_delivery(body: &[u8], request_id: String, received_at: i64) -> Pr
         received_at,
         payload,
         payload_sha256,
+        payload_bytes: body.len(),
         parsed,
     }
 }
