@@ -12,6 +12,7 @@ pub mod lock;
 pub mod media;
 mod open;
 pub mod outbound;
+pub mod prune;
 pub mod reactions;
 pub mod read;
 pub mod recipients;
