@@ -5,6 +5,7 @@ mod backup_media;
 mod doctor;
 pub mod events;
 mod mcp;
+mod prune;
 mod restore;
 mod restore_media;
 mod search;
@@ -70,6 +71,9 @@ pub enum Command {
     /// Replace the database with a backup after checking it; refuses while another
     /// process has the database open
     Restore(restore::RestoreArgs),
+    /// Remove messages, their status events, delivery-log payloads and saved media stored
+    /// before a date (after saying what goes); contacts and who wrote to us stay
+    Prune(prune::PruneArgs),
     /// Benchmarks and the crash test (see docs/performance.md)
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -139,6 +143,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Events(args) => events::events(&config, &args),
         Command::Backup(args) => backup::backup(&config, &args),
         Command::Restore(args) => restore::restore(&config, &args),
+        Command::Prune(args) => prune::prune(&config, &args),
         Command::Bench(command) => Ok(crate::bench::run(&config, &command)?),
     }
 }

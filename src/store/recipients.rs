@@ -12,7 +12,8 @@ pub struct KnownRecipient {
     pub wa_id: String,
     /// Their BSUID, when known.
     pub user_id: Option<String>,
-    /// Whether any inbound message from them was ever stored.
+    /// Whether any inbound message from them was ever stored: kept on the contact
+    /// (`last_inbound_at`), so pruning their messages does not change it.
     pub wrote_to_us: bool,
 }
 
@@ -23,9 +24,7 @@ pub fn find_recipient(
     identity: &str,
 ) -> Result<Option<KnownRecipient>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT c.wa_id, c.user_id, EXISTS (
-             SELECT 1 FROM messages m
-             WHERE m.contact_wa_id = c.wa_id AND m.direction = 'inbound')
+        "SELECT c.wa_id, c.user_id, c.last_inbound_at IS NOT NULL
          FROM contacts c WHERE c.wa_id = ?1 OR c.user_id = ?1
          ORDER BY c.wa_id = ?1 DESC LIMIT 1",
     )?;

@@ -239,6 +239,9 @@ fn payload_not_kept_reason(why: &str) -> String {
              are dropped after WA_PAYLOAD_RETENTION_DAYS days (30 by default; those of failed \
              deliveries are kept); the row stays"
             .to_owned(),
+        super::prune::PAYLOAD_PRUNED => "its payload was removed by `wa-mcp prune`; the row \
+             stays"
+            .to_owned(),
         PAYLOAD_DUPLICATE => "its payload was not kept: it was a duplicate, \
              everything in it had been stored by an earlier delivery"
             .to_owned(),
