@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod media;
 mod open;
 pub mod outbound;
+pub mod owner;
 pub mod reactions;
 pub mod read;
 pub mod recipients;

@@ -290,6 +290,7 @@ pub fn config(graph: &str, token: Option<&str>) -> wa_mcp::config::Config {
         graph_base_url: graph.into(),
         bind: "127.0.0.1".parse().expect("ip"),
         port: 0,
+        owner: Default::default(),
     }
 }
 
