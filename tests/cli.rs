@@ -132,6 +132,58 @@ fn help_never_shows_secret_values() {
     }
 }
 
+/// The permission bits of `path`.
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    meta.permissions().mode() & 0o777
+}
+
+/// Guards finding 11 of the hardening review: the folders wa-mcp creates are 0700
+/// whatever the umask; a folder that existed keeps its mode; a `-wal` or `-shm` left
+/// loose beside the file (SQLite gives them the file's mode, so an older, looser file
+/// leaves looser ones) is tightened to 0600 at the next start.
+#[test]
+fn created_folders_are_private_existing_ones_are_kept_and_loose_wal_files_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("made").join("by").join("wa.db");
+    let umask_0 = Command::new("sh")
+        .args(["-c", "umask 000 && exec \"$0\" migrate", BIN])
+        .env("WA_DB_PATH", &db)
+        .output()
+        .expect("sh runs");
+    assert!(
+        umask_0.status.success(),
+        "{}",
+        String::from_utf8_lossy(&umask_0.stderr)
+    );
+    assert_eq!(mode_of(&dir.path().join("made")), 0o700);
+    assert_eq!(mode_of(&dir.path().join("made/by")), 0o700);
+    assert_eq!(mode_of(&db), 0o600);
+
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let db = shared.join("wa.db");
+    // Left by an earlier run: SQLite fixes the mode of an empty one itself, not of these.
+    for (name, len) in [("wa.db", 0), ("wa.db-wal", 4096), ("wa.db-shm", 32768)] {
+        let file = shared.join(name);
+        std::fs::write(&file, vec![0u8; len]).expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let store = wa_mcp::store::Store::open(&db).expect("opens");
+    for name in ["wa.db", "wa.db-wal", "wa.db-shm"] {
+        assert_eq!(mode_of(&shared.join(name)), 0o600, "{name}");
+    }
+    assert_eq!(
+        mode_of(&shared),
+        0o755,
+        "an existing folder is never changed"
+    );
+    drop(store);
+}
+
 #[test]
 fn migrate_creates_a_private_database() {
     use std::os::unix::fs::PermissionsExt;
