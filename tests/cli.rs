@@ -299,3 +299,46 @@ fn messages_follow_prints_what_another_process_stores_while_it_waits() {
         "{line}"
     );
 }
+
+/// A text that tries to retitle the terminal, rewrite the line and reverse what follows.
+const HOSTILE: &str = "hi\u{1b}]0;pwned\u{7}\r\u{202e}gpj.exe\u{9b}2J";
+
+/// Guards finding 9 of the hardening review: what a sender wrote reaches the owner's
+/// terminal with every control character and bidi override escaped, in `messages` (as
+/// a table and as JSON) and in `events`.
+#[test]
+fn peer_text_is_printed_with_controls_and_bidi_overrides_escaped() {
+    let mut delivery = common::inbound::inbound(
+        "447700900123",
+        "Eve",
+        "wamid.EVE1",
+        1_795_428_000,
+        serde_json::json!({"type": "text", "text": {"body": HOSTILE}}),
+    );
+    delivery.request_id = format!("req\u{1b}[2K{HOSTILE}");
+    let (_dir, db) = common::seed::db_with(vec![delivery]);
+    let unsafe_char = |c: char| wa_mcp::terminal::is_unsafe_for_terminal(c);
+    for args in [vec!["messages"], vec!["messages", "--json"], vec!["events"]] {
+        let out = wa_mcp(&db, 1).args(&args).output().expect("runs");
+        assert!(out.status.success(), "{args:?}");
+        let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+        let printed: String = stdout.lines().collect();
+        assert!(!printed.chars().any(unsafe_char), "{args:?}: {stdout:?}");
+        assert!(
+            stdout.contains("pwned"),
+            "{args:?} still shows the text: {stdout:?}"
+        );
+    }
+    let json = wa_mcp(&db, 1)
+        .args(["messages", "--json"])
+        .output()
+        .expect("runs");
+    let row: serde_json::Value = serde_json::from_slice(&json.stdout).expect("a JSON line");
+    assert_eq!(row["body"], HOSTILE, "the JSON line means what was stored");
+    let table = wa_mcp(&db, 1).arg("messages").output().expect("runs");
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("hi\\x1b]0;pwned\\x07\\r\\u{202e}gpj.exe"),
+        "{table}"
+    );
+}
