@@ -1,5 +1,7 @@
 //! The command line: clap definitions, logging set-up and one function per command.
 
+mod backup;
+mod backup_media;
 mod doctor;
 pub mod events;
 mod mcp;
@@ -57,6 +59,9 @@ pub enum Command {
     Simulate(SimulateCommand),
     /// Show the webhook delivery log, newest first
     Events(events::EventsArgs),
+    /// A consistent, checked copy of the database and its saved media in DIR (safe while
+    /// serve runs); keeps the newest N
+    Backup(backup::BackupArgs),
     /// Benchmarks and the crash test (see docs/performance.md)
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -79,6 +84,9 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Bench(#[from] crate::bench::BenchError),
+    /// A command that could not do what was asked, said for the user.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// Logs go to stderr only (stdout belongs to command output and, later, to MCP),
@@ -120,6 +128,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Doctor(args) => doctor::doctor(&config, &args),
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
+        Command::Backup(args) => backup::backup(&config, &args),
         Command::Bench(command) => Ok(crate::bench::run(&config, &command)?),
     }
 }
