@@ -151,21 +151,10 @@ impl Store {
         let held = lock::DatabaseLock::shared(path, options.busy_timeout)?;
         let mut conn = open::open_writer(path, options.busy_timeout)?;
         let applied = open::migrate(&mut conn)?;
-        let checkpointer = if options.background_checkpoints {
-            conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
-            let (stop, stopped) = std::sync::mpsc::channel();
-            let cp_path = path.to_path_buf();
-            std::thread::Builder::new()
-                .name("wa-mcp-checkpoint".into())
-                .spawn(move || checkpoint::run_checkpointer(&cp_path, stopped))
-                .map_err(|source| StoreError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-            Some(stop)
-        } else {
-            None
-        };
+        let checkpointer = options
+            .background_checkpoints
+            .then(|| checkpoint::start(path, &conn))
+            .flatten();
         if !applied.is_empty() {
             tracing::info!(path = %path.display(), ?applied, "migrations_applied");
         }
