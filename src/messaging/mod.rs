@@ -14,6 +14,7 @@ mod permission;
 mod query;
 mod reactions;
 mod read_receipt;
+mod search;
 mod send;
 mod template;
 mod threads;
@@ -37,6 +38,7 @@ pub use owner::{
 pub use permission::{OwnerPromptOutcome, PermissionPrompt};
 pub use query::{MessagePage, MessageQuery, NextCursor};
 pub use reactions::{Reaction, ReactionResult, SendReactionInput};
+pub use search::{DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SearchInput, SearchResults};
 pub use send::{SendMessageInput, SendResult};
 pub use template::SendTemplateInput;
 pub use threads::InboundFollower;
