@@ -128,6 +128,7 @@ mod tests {
             error_title: None,
             context_wamid: None,
             media,
+            profile_name: None,
         }
     }
 

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::StoreError;
-use super::read::{MESSAGE_COLUMNS, message_row};
+use super::read::{MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS, message_row};
 use crate::model::{ContactSummary, InboundArrival, MessageRow, PageCursor};
 use crate::timefmt::format_micros;
 
@@ -90,13 +90,12 @@ pub fn inbound_after(
     };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS},
-                (SELECT c.user_id FROM contacts c WHERE c.wa_id = contact_wa_id),
-                (SELECT c.profile_name FROM contacts c WHERE c.wa_id = contact_wa_id)
+                (SELECT c.user_id FROM contacts c WHERE c.wa_id = contact_wa_id)
          FROM messages
          WHERE direction = 'inbound' AND {position}
          ORDER BY created_at, id LIMIT ?3"
     ))?;
-    let extra = MESSAGE_COLUMNS.split(',').count();
+    let extra = MESSAGE_COLUMN_COUNT;
     let rows = stmt.query_map(
         rusqlite::params![after.created_at, after.id, limit as i64],
         |r| {
@@ -108,7 +107,7 @@ pub fn inbound_after(
                 },
                 contact: message.contact.clone(),
                 user_id: r.get(extra)?,
-                profile_name: r.get(extra + 1)?,
+                profile_name: message.profile_name.clone(),
                 message,
             })
         },
