@@ -11,8 +11,8 @@
 //! No check ever prints a secret or any part of one: secrets are reported as set or
 //! unset only, and the remedies name variables, never values.
 
-pub mod channel;
-mod database;
+mod channel;
+pub mod database;
 pub mod online;
 pub mod port;
 pub mod variables;
