@@ -119,6 +119,49 @@ pub struct ConfigArgs {
         value_parser = clap::value_parser!(u32).range(0..=36_500)
     )]
     pub payload_retention_days: u32,
+    /// The owner's own WhatsApp number(s), comma-separated: where permission prompts go
+    #[arg(long, env = "WA_OWNER_NUMBERS", global = true, value_name = "LIST")]
+    pub owner_numbers: Option<String>,
+    /// Whose messages `mcp --channel` pushes: numbers/BSUIDs, or `*` [default: the owner numbers]
+    #[arg(long, env = "WA_CHANNEL_SENDERS", global = true, value_name = "LIST")]
+    pub channel_senders: Option<String>,
+    /// Which sends need the user's yes when the client can ask its user
+    #[arg(long, env = "WA_CONFIRM_SENDS", global = true, value_enum, default_value_t = ConfirmSends::Strangers)]
+    pub confirm_sends: ConfirmSends,
+}
+
+/// `WA_CONFIRM_SENDS`: which sends wait for the user's yes when the client can ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ConfirmSends {
+    /// Sends to someone who has never written to this number.
+    #[default]
+    Strangers,
+    /// Every send.
+    Always,
+    /// None.
+    Never,
+}
+
+impl ConfirmSends {
+    /// The setting as written in the environment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfirmSends::Strangers => "strangers",
+            ConfirmSends::Always => "always",
+            ConfirmSends::Never => "never",
+        }
+    }
+}
+
+/// The owner in the loop: who the owner is, whose messages a channel session hears, and
+/// which sends wait for a yes. Entries are kept as written; `messaging` reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnerSettings {
+    /// `WA_OWNER_NUMBERS` entries; empty when unset.
+    pub owner_numbers: Vec<String>,
+    /// `WA_CHANNEL_SENDERS` entries (`*` allowed); `None` when unset (the owner numbers).
+    pub channel_senders: Option<Vec<String>>,
+    pub confirm_sends: ConfirmSends,
 }
 
 /// The configuration every command runs with, passed explicitly.
@@ -140,6 +183,18 @@ pub struct Config {
     pub port: u16,
     /// Days delivery-log payloads are kept; 0 keeps them forever.
     pub payload_retention_days: u32,
+    /// `WA_OWNER_NUMBERS`, `WA_CHANNEL_SENDERS`, `WA_CONFIRM_SENDS`.
+    pub owner: OwnerSettings,
+}
+
+/// A comma-separated setting's non-empty entries, trimmed.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 impl Config {
@@ -160,6 +215,11 @@ impl Config {
             bind: args.bind,
             port: args.port,
             payload_retention_days: args.payload_retention_days,
+            owner: OwnerSettings {
+                owner_numbers: args.owner_numbers.as_deref().map(list).unwrap_or_default(),
+                channel_senders: non_empty(args.channel_senders).map(|l| list(&l)),
+                confirm_sends: args.confirm_sends,
+            },
         }
     }
 }

@@ -13,7 +13,7 @@ use super::CliError;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::mcp::{self, WhatsAppServer};
-use crate::messaging::Messaging;
+use crate::messaging::{ChannelSenders, Messaging};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -22,6 +22,10 @@ pub struct McpArgs {
     /// Do not start the webhook listener (another process, such as `wa-mcp serve`, runs it)
     #[arg(long)]
     pub no_http: bool,
+    /// Also be a Claude Code channel: push inbound messages into the session and relay
+    /// permission prompts to WA_OWNER_NUMBERS
+    #[arg(long)]
+    pub channel: bool,
 }
 
 pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
@@ -51,11 +55,12 @@ pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
                     }))
                 })
         };
-        let served = mcp::serve(
-            WhatsAppServer::new(messaging),
-            rmcp::transport::stdio_pipes(),
-        )
-        .await;
+        let mut server = WhatsAppServer::new(messaging.clone());
+        if args.channel {
+            log_channel_settings(&messaging);
+            server = server.with_channel();
+        }
+        let served = mcp::serve(server, rmcp::transport::stdio_pipes()).await;
         let _ = stop_http.send(());
         if let Some(task) = http_task {
             let _ = task.await;
@@ -74,6 +79,31 @@ pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
     // `Messaging::settle_abandoned_sends`), as after a crash.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     result
+}
+
+/// Says on stderr whose messages the channel pushes and whether prompts are relayed.
+fn log_channel_settings(messaging: &Messaging) {
+    let senders = messaging.channel_senders();
+    let owners = messaging.owners();
+    tracing::info!(
+        senders = %senders.describe(),
+        owner_numbers = owners.phones().len(),
+        permission_relay = !owners.phones().is_empty(),
+        "channel_enabled"
+    );
+    if matches!(senders, ChannelSenders::Everyone) {
+        tracing::warn!(
+            "WA_CHANNEL_SENDERS=* pushes every stranger's message into a session that may run \
+             commands; list trusted numbers instead"
+        );
+    } else if !senders.allows_anyone() {
+        tracing::warn!(
+            "no sender is allowed into the channel: set WA_OWNER_NUMBERS or WA_CHANNEL_SENDERS"
+        );
+    }
+    if !owners.invalid.is_empty() {
+        tracing::warn!(positions = ?owners.invalid, "WA_OWNER_NUMBERS entries that are not numbers were ignored");
+    }
 }
 
 /// How long the runtime waits, at exit, for blocking work still running.

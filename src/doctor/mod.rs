@@ -11,6 +11,7 @@
 //! No check ever prints a secret or any part of one: secrets are reported as set or
 //! unset only, and the remedies name variables, never values.
 
+mod channel;
 pub mod database;
 pub mod online;
 pub mod port;
@@ -146,6 +147,10 @@ pub fn run_checks(config: &Config, options: &DoctorOptions) -> Vec<Section> {
         Section {
             title: "Configuration",
             checks: variables::variable_checks(config),
+        },
+        Section {
+            title: "Owner in the loop (mcp --channel, confirmations)",
+            checks: channel::channel_checks(&config.owner),
         },
         Section {
             title: "Database",

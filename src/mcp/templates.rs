@@ -43,6 +43,8 @@ impl WhatsAppServer {
     /// whose 24-hour window is closed (they have not written for a day). Returns the
     /// stored message's id, wamid and status; a template Meta refuses (unknown name,
     /// wrong language, parameters that do not fit) comes back as an error saying which.
+    /// When this client can ask its user, a send to someone who never wrote first waits
+    /// for the user's yes (WA_CONFIRM_SENDS); otherwise the usual rules apply.
     #[tool(
         name = "send_template",
         annotations(

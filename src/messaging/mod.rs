@@ -3,11 +3,15 @@
 //! nor talks to Meta directly.
 
 mod allowlist;
+mod channel;
 mod clock;
+mod confirm;
 mod conversations;
 mod directory;
 mod media;
 mod media_file;
+mod owner;
+mod permission;
 mod query;
 mod reactions;
 mod read_receipt;
@@ -23,11 +27,17 @@ use crate::config::Config;
 use crate::meta::{MetaClient, MetaError};
 use crate::store::{Store, StoreError};
 
+pub use channel::ChannelEvent;
 pub use clock::Clock;
+pub use confirm::{Approval, SendApprover, SendPreview, with_approver};
 pub use conversations::{Conversation, ConversationQuery, ConversationWindow};
 pub use directory::{ContactCard, DEFAULT_CONTEXT, MAX_CONTEXT};
 pub use media::{MEDIA_MAX_BYTES, MediaFile};
 pub use media_file::media_dir;
+pub use owner::{
+    ChannelSenders, Identities, PermissionAnswer, is_request_id, parse_permission_answer,
+};
+pub use permission::{OwnerPromptOutcome, PermissionPrompt};
 pub use query::{MessagePage, MessageQuery, NextCursor};
 pub use reactions::{Reaction, ReactionResult, SendReactionInput};
 pub use search::{DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SearchInput, SearchResults};
@@ -56,6 +66,14 @@ pub enum MessagingError {
     /// stored or sent.
     #[error("{0}")]
     RecipientNotAllowed(String),
+    /// The user said no to the send (or could not be asked and had to be); nothing was
+    /// stored or sent.
+    #[error("{0}")]
+    Declined(String),
+    /// The send waits for the user's yes, asked with the call's answer (the multi
+    /// round-trip form); nothing was stored or sent yet.
+    #[error("the owner's confirmation is needed first; call again with their answer")]
+    ConfirmationPending,
     /// Meta refused or did not answer. `message_id` is our row, when one was made.
     #[error("{}", meta_message(.error, .message_id.as_deref()))]
     Meta {
@@ -84,6 +102,12 @@ pub struct Messaging {
     allowlist: allowlist::Allowlist,
     /// "Now" for the 24-hour window; pinned by tests.
     clock: Clock,
+    /// `WA_OWNER_NUMBERS`: where permission prompts go; only they answer one.
+    owners: Identities,
+    /// `WA_CHANNEL_SENDERS`: whose inbound messages a channel session pushes.
+    channel_senders: ChannelSenders,
+    /// `WA_CONFIRM_SENDS`.
+    confirm: crate::config::ConfirmSends,
 }
 
 impl Messaging {
@@ -95,6 +119,12 @@ impl Messaging {
             token_configured: config.access_token.is_some(),
             allowlist: allowlist::Allowlist::from_config(config.allowed_recipients.as_deref()),
             clock: Clock::system(),
+            owners: Identities::parse(&config.owner.owner_numbers),
+            channel_senders: ChannelSenders::from_settings(
+                config.owner.channel_senders.as_deref(),
+                &Identities::parse(&config.owner.owner_numbers),
+            ),
+            confirm: config.owner.confirm_sends,
         }
     }
 

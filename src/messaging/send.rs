@@ -123,13 +123,23 @@ impl Messaging {
     }
 
     /// The one path every send takes (text, template, reaction): the allowlist check,
-    /// then the `pending` row (or the earlier result of the same idempotency key), then
+    /// the user's confirmation when `WA_CONFIRM_SENDS` asks for it, then the `pending` row (or the earlier result of the same idempotency key), then
     /// Meta, then [`Messaging::finish`]. A refused recipient gets no row and no request.
     pub(super) async fn send_cloud_message(
         &self,
         out: Outgoing,
     ) -> Result<SendResult, MessagingError> {
         self.check_recipient(&out.recipient).await?;
+        self.confirm_send(&out).await?;
+        self.record_and_send(out).await
+    }
+
+    /// The `pending` row (or the earlier result of the same idempotency key), then
+    /// Meta, then [`Messaging::finish`]: a send whose recipient is already cleared.
+    pub(super) async fn record_and_send(
+        &self,
+        out: Outgoing,
+    ) -> Result<SendResult, MessagingError> {
         let new = out.row;
         let row = match self
             .store

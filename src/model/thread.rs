@@ -1,7 +1,7 @@
 //! Conversations as wholes: a contact with its latest activity, and where an inbound
 //! message joined the log.
 
-use super::PageCursor;
+use super::{MessageRow, PageCursor};
 
 /// A contact and when its conversation last moved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +16,7 @@ pub struct ContactSummary {
     pub last_activity_at: Option<String>,
 }
 
-/// An inbound message's position and whose conversation it joined.
+/// An inbound message's position, whose conversation it joined, and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundArrival {
     pub cursor: PageCursor,
@@ -24,4 +24,8 @@ pub struct InboundArrival {
     pub contact: Option<String>,
     /// The sender's BSUID, when known.
     pub user_id: Option<String>,
+    /// The sender's profile name as WhatsApp gave it (chosen by the sender: untrusted).
+    pub profile_name: Option<String>,
+    /// The stored message itself.
+    pub message: MessageRow,
 }

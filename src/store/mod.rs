@@ -14,6 +14,7 @@ pub mod lock;
 pub mod media;
 mod open;
 pub mod outbound;
+pub mod owner;
 pub mod prune;
 mod pulse;
 pub mod reactions;

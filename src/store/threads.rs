@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::StoreError;
-use super::read::{MESSAGE_COLUMNS, message_row};
+use super::read::{MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS, message_row};
 use crate::model::{ContactSummary, InboundArrival, MessageRow, PageCursor};
 use crate::timefmt::format_micros;
 
@@ -76,33 +76,39 @@ pub fn latest_messages(
 }
 
 /// Up to `limit` inbound messages after `after` (a cursor without an id means "after
-/// this instant"), in `(created_at, id)` order, read from the direction index.
+/// this instant"), in `(created_at, id)` order, read from the direction index, each
+/// with its sender's BSUID and profile name.
 pub fn inbound_after(
     conn: &Connection,
     after: &PageCursor,
     limit: usize,
 ) -> Result<Vec<InboundArrival>, StoreError> {
     let position = if after.id.is_empty() {
-        "m.created_at > ?1 AND ?2 = ''"
+        "created_at > ?1 AND ?2 = ''"
     } else {
-        "(m.created_at, m.id) > (?1, ?2)"
+        "(created_at, id) > (?1, ?2)"
     };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT m.created_at, m.id, m.contact_wa_id, c.user_id
-         FROM messages m LEFT JOIN contacts c ON c.wa_id = m.contact_wa_id
-         WHERE m.direction = 'inbound' AND {position}
-         ORDER BY m.created_at, m.id LIMIT ?3"
+        "SELECT {MESSAGE_COLUMNS},
+                (SELECT c.user_id FROM contacts c WHERE c.wa_id = contact_wa_id)
+         FROM messages
+         WHERE direction = 'inbound' AND {position}
+         ORDER BY created_at, id LIMIT ?3"
     ))?;
+    let extra = MESSAGE_COLUMN_COUNT;
     let rows = stmt.query_map(
         rusqlite::params![after.created_at, after.id, limit as i64],
         |r| {
+            let message = message_row(r)?;
             Ok(InboundArrival {
                 cursor: PageCursor {
-                    created_at: r.get(0)?,
-                    id: r.get(1)?,
+                    created_at: message.created_at.clone(),
+                    id: message.id.clone(),
                 },
-                contact: r.get(2)?,
-                user_id: r.get(3)?,
+                contact: message.contact.clone(),
+                user_id: r.get(extra)?,
+                profile_name: message.profile_name.clone(),
+                message,
             })
         },
     )?;

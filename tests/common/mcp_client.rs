@@ -116,6 +116,12 @@ impl McpClient {
         self.write_line(&msg);
     }
 
+    /// Answers the server's request `id` with `result`.
+    pub fn reply(&mut self, id: &Value, result: Value) {
+        let msg = json!({"jsonrpc": "2.0", "id": id, "result": result});
+        self.write_line(&msg);
+    }
+
     /// Sends a request and returns the whole response object (`result` or `error`).
     pub fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;

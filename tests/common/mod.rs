@@ -304,6 +304,7 @@ pub fn config(graph: &str, token: Option<&str>) -> wa_mcp::config::Config {
         bind: "127.0.0.1".parse().expect("ip"),
         port: 0,
         payload_retention_days: 30,
+        owner: Default::default(),
     }
 }
 
