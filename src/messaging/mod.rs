@@ -4,15 +4,24 @@
 
 mod allowlist;
 mod clock;
+mod contact_block;
 mod conversations;
+mod idempotency;
+mod interactive;
+mod location;
 mod media;
 mod media_file;
+mod media_kind;
+mod media_path;
+mod media_send;
+mod media_upload;
 mod query;
 mod reactions;
 mod read_receipt;
 mod search;
 mod send;
 mod template;
+mod templates_list;
 mod threads;
 mod wait;
 
@@ -23,14 +32,20 @@ use crate::meta::{MetaClient, MetaError};
 use crate::store::{Store, StoreError};
 
 pub use clock::Clock;
+pub use contact_block::BlockResult;
 pub use conversations::{Conversation, ConversationQuery, ConversationWindow};
+pub use interactive::{Button, Cta, ListInput, ListRow, Section, SendInteractiveInput};
+pub use location::SendLocationInput;
 pub use media::{MEDIA_MAX_BYTES, MediaFile};
 pub use media_file::media_dir;
+pub use media_kind::{FORMATS, Format, MediaKind};
+pub use media_send::{MAX_CAPTION_CHARS, MediaSendResult, SendMediaInput};
 pub use query::{MessagePage, MessageQuery, NextCursor};
 pub use reactions::{Reaction, ReactionResult, SendReactionInput};
 pub use search::{DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SearchInput, SearchResults};
 pub use send::{SendMessageInput, SendResult};
 pub use template::SendTemplateInput;
+pub use templates_list::{TemplateInfo, TemplateParameters, TemplateQuery};
 pub use threads::InboundFollower;
 pub use wait::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, WaitQuery};
 
@@ -82,6 +97,13 @@ pub struct Messaging {
     allowlist: allowlist::Allowlist,
     /// "Now" for the 24-hour window; pinned by tests.
     clock: Clock,
+    /// The folders `send_media` may read local files from (`WA_MEDIA_SEND_DIRS`);
+    /// `None` when unset (no local files).
+    media_send_dirs: Option<Vec<std::path::PathBuf>>,
+    /// `WA_BUSINESS_ACCOUNT_ID`: whose templates `list_templates` lists.
+    business_account_id: Option<String>,
+    /// The template list, kept a few minutes (shared by every clone).
+    template_cache: std::sync::Arc<tokio::sync::Mutex<templates_list::TemplateCache>>,
 }
 
 impl Messaging {
@@ -93,6 +115,9 @@ impl Messaging {
             token_configured: config.access_token.is_some(),
             allowlist: allowlist::Allowlist::from_config(config.allowed_recipients.as_deref()),
             clock: Clock::system(),
+            media_send_dirs: config.media_send_dirs.clone(),
+            business_account_id: config.business_account_id.clone(),
+            template_cache: Default::default(),
         }
     }
 

@@ -14,6 +14,8 @@ pub struct KnownRecipient {
     pub user_id: Option<String>,
     /// Whether any inbound message from them was ever stored.
     pub wrote_to_us: bool,
+    /// Whether the owner blocked them (every send to them is refused).
+    pub blocked: bool,
 }
 
 /// The contact whose phone number key or BSUID is `identity` (a phone number already
@@ -25,7 +27,7 @@ pub fn find_recipient(
     let mut stmt = conn.prepare_cached(
         "SELECT c.wa_id, c.user_id, EXISTS (
              SELECT 1 FROM messages m
-             WHERE m.contact_wa_id = c.wa_id AND m.direction = 'inbound')
+             WHERE m.contact_wa_id = c.wa_id AND m.direction = 'inbound'), c.blocked
          FROM contacts c WHERE c.wa_id = ?1 OR c.user_id = ?1
          ORDER BY c.wa_id = ?1 DESC LIMIT 1",
     )?;
@@ -35,7 +37,28 @@ pub fn find_recipient(
                 wa_id: r.get(0)?,
                 user_id: r.get(1)?,
                 wrote_to_us: r.get(2)?,
+                blocked: r.get(3)?,
             })
         })
         .optional()?)
+}
+
+/// Marks the contact `seen` names (creating it if needed) blocked or not, and returns
+/// its key.
+pub fn set_blocked(
+    ctx: &mut super::WriteCtx<'_>,
+    seen: &crate::model::ContactSeen,
+    blocked: bool,
+) -> Result<Option<String>, StoreError> {
+    let Some(key) = super::contacts::upsert_contact(ctx, seen)? else {
+        return Ok(None);
+    };
+    let now = ctx.now().to_owned();
+    ctx.exec(
+        "UPDATE contacts SET blocked = ?2,
+             blocked_at = CASE WHEN ?2 THEN ?3 ELSE NULL END, updated_at = ?3
+         WHERE wa_id = ?1",
+        rusqlite::params![key, blocked, now],
+    )?;
+    Ok(Some(key))
 }
