@@ -72,7 +72,7 @@ pub fn copy_media(
 }
 
 /// A name the media folder could hold: no directory part, nothing hidden or special.
-fn is_plain_name(name: &str) -> bool {
+pub(super) fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && !name.starts_with('.') && !name.contains('/') && !name.contains('\0')
 }
 
@@ -80,13 +80,13 @@ fn is_regular(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
 }
 
-fn same_size_file(path: &Path, size: u64) -> bool {
+pub(super) fn same_size_file(path: &Path, size: u64) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file() && m.len() == size)
 }
 
 /// Copies `source` to the new file `target` (mode 0600), hashing on the way, and fsyncs
 /// it. `false` (and no file left) when the bytes are not the ones `entry` recorded.
-fn copy_checked(source: &Path, target: &Path, entry: &MediaEntry) -> io::Result<bool> {
+pub(super) fn copy_checked(source: &Path, target: &Path, entry: &MediaEntry) -> io::Result<bool> {
     let mut input = match File::open(source) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),

@@ -5,6 +5,8 @@ mod backup_media;
 mod doctor;
 pub mod events;
 mod mcp;
+mod restore;
+mod restore_media;
 mod search;
 mod send;
 mod serve;
@@ -65,6 +67,9 @@ pub enum Command {
     /// A consistent, checked copy of the database and its saved media in DIR (safe while
     /// serve runs); keeps the newest N
     Backup(backup::BackupArgs),
+    /// Replace the database with a backup after checking it; refuses while another
+    /// process has the database open
+    Restore(restore::RestoreArgs),
     /// Benchmarks and the crash test (see docs/performance.md)
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -133,6 +138,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
         Command::Backup(args) => backup::backup(&config, &args),
+        Command::Restore(args) => restore::restore(&config, &args),
         Command::Bench(command) => Ok(crate::bench::run(&config, &command)?),
     }
 }

@@ -16,6 +16,7 @@ pub mod reactions;
 pub mod read;
 pub mod recipients;
 pub mod reprocess;
+pub mod restore;
 pub mod search;
 mod statuses;
 pub mod synthetic;
