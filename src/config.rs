@@ -96,6 +96,9 @@ pub struct ConfigArgs {
         value_name = "LIST"
     )]
     pub allowed_recipients: Option<String>,
+    /// Comma-separated folders send_media may read local files from (unset: none)
+    #[arg(long, env = "WA_MEDIA_SEND_DIRS", global = true, value_name = "DIRS")]
+    pub media_send_dirs: Option<String>,
     /// Graph API version
     #[arg(long, env = "WA_GRAPH_API_VERSION", global = true, default_value = DEFAULT_GRAPH_API_VERSION)]
     pub graph_api_version: String,
@@ -177,6 +180,8 @@ pub struct Config {
     /// empty or blank value) means nobody is listed, so only people who wrote to us
     /// may be written to.
     pub allowed_recipients: Option<Vec<String>>,
+    /// The folders `send_media` may read local files from; `None` (unset) means none.
+    pub media_send_dirs: Option<Vec<PathBuf>>,
     pub graph_api_version: String,
     pub graph_base_url: String,
     pub bind: IpAddr,
@@ -210,6 +215,13 @@ impl Config {
             default_phone_number_id: non_empty(args.default_phone_number_id),
             business_account_id: non_empty(args.business_account_id),
             allowed_recipients: args.allowed_recipients.as_deref().map(recipient_list),
+            media_send_dirs: non_empty(args.media_send_dirs).map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            }),
             graph_api_version: args.graph_api_version,
             graph_base_url: args.graph_base_url.trim_end_matches('/').to_owned(),
             bind: args.bind,

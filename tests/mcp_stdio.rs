@@ -112,7 +112,7 @@ fn every_tool_works_end_to_end_over_stdio() {
     assert_eq!(sent["structuredContent"]["status"], "sent");
     let again = client.call(
         "send_message",
-        json!({"to": "16505551234", "body": "Yes, in blue too", "idempotencyKey": "e2e-1"}),
+        json!({"to": "16505551234", "body": "Yes, in blue too", "replyTo": INBOUND_WAMID, "idempotencyKey": "e2e-1"}),
     );
     assert_eq!(
         again["structuredContent"], sent["structuredContent"],

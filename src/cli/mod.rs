@@ -49,8 +49,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Run the MCP server on stdio (as Claude Desktop launches it), with the webhook listener
     Mcp(mcp::McpArgs),
-    /// Send a WhatsApp text (the same path as the MCP tool send_message)
-    Send(send::SendArgs),
+    /// Send a WhatsApp text, file, location or buttons (the same paths as the MCP tools)
+    Send(Box<send::SendArgs>),
     /// Print messages, oldest first
     Messages(send::MessagesArgs),
     /// Print the messages a full-text search finds, best match first

@@ -129,6 +129,7 @@ mod tests {
             context_wamid: None,
             media,
             profile_name: None,
+            interactive_reply: None,
         }
     }
 
@@ -138,6 +139,7 @@ mod tests {
             mime_type: Some(mime.into()),
             sha256: None,
             filename: filename.map(str::to_owned),
+            size: None,
         })
     }
 

@@ -43,6 +43,9 @@ pub struct ConversationView {
     /// message given).
     pub unread: i64,
     pub window: WindowView,
+    /// Whether the owner blocked this contact (block_contact): every send to them is
+    /// refused.
+    pub blocked: bool,
 }
 
 /// The newest message of a conversation, either direction.
@@ -85,6 +88,7 @@ impl From<Conversation> for ConversationView {
                 open: c.window.open,
                 expires_at: c.window.expires_at,
             },
+            blocked: c.blocked,
         }
     }
 }

@@ -156,6 +156,19 @@ pub struct MessageView {
     /// and a removed one is gone. Absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<ReactionView>,
+    /// The button or list row the person chose, when this message answers an
+    /// interactive message or a template button; `replyTo` is the message answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive_reply: Option<InteractiveReplyView>,
+}
+
+/// A button or list row a person chose.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InteractiveReplyView {
+    /// The id given to the button or row when it was sent (a template button's payload).
+    pub id: String,
+    /// The title the person tapped.
+    pub title: String,
 }
 
 /// One person's current reaction to a message.
@@ -177,6 +190,9 @@ pub struct MediaView {
     pub mime_type: Option<String>,
     pub sha256: Option<String>,
     pub filename: Option<String>,
+    /// The size in bytes, when known (files we sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 impl From<MessageRow> for MessageView {
@@ -201,8 +217,13 @@ impl From<MessageRow> for MessageView {
                 mime_type: md.mime_type,
                 sha256: md.sha256,
                 filename: md.filename,
+                size: md.size,
             }),
             reactions: Vec::new(),
+            interactive_reply: m.interactive_reply.map(|r| InteractiveReplyView {
+                id: r.id,
+                title: r.title,
+            }),
         }
     }
 }

@@ -66,17 +66,25 @@ impl Messaging {
     /// Refuses `recipient` when `WA_ALLOWED_RECIPIENTS` is set and they are neither
     /// listed (by the identity given or by the phone/BSUID alias we know for them) nor
     /// a contact from whom an inbound message was ever stored.
+    ///
+    /// A contact the owner blocked is refused whatever the allowlist says.
     pub(super) async fn check_recipient(
         &self,
         recipient: &Recipient,
     ) -> Result<(), MessagingError> {
-        if !self.allowlist.is_set() {
-            return Ok(());
-        }
         let given = identity(recipient).to_owned();
         let lookup = given.clone();
         let known: Option<KnownRecipient> =
             self.store.read(move |c| find_recipient(c, &lookup)).await?;
+        if known.as_ref().is_some_and(|k| k.blocked) {
+            tracing::warn!("send_refused_contact_blocked");
+            return Err(MessagingError::RecipientNotAllowed(format!(
+                "not sent to {given}: the owner blocked this contact. Nothing was stored or                  sent. Only the owner can unblock them (unblock_contact), and only if they                  ask for it."
+            )));
+        }
+        if !self.allowlist.is_set() {
+            return Ok(());
+        }
         let aliases = known
             .iter()
             .flat_map(|k| std::iter::once(k.wa_id.as_str()).chain(k.user_id.as_deref()));

@@ -38,6 +38,8 @@ pub struct Conversation {
     /// Inbound messages after the newest one marked read.
     pub unread: i64,
     pub window: ConversationWindow,
+    /// Whether the owner blocked this contact (every send to them is refused).
+    pub blocked: bool,
 }
 
 /// The window of a contact whose last inbound message was at `last_inbound_at`, seen at
@@ -78,6 +80,7 @@ impl Messaging {
                 profile_name: r.profile_name,
                 last_message: r.last,
                 unread: r.unread,
+                blocked: r.blocked,
             })
             .collect())
     }

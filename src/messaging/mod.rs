@@ -6,10 +6,18 @@ mod allowlist;
 mod channel;
 mod clock;
 mod confirm;
+mod contact_block;
 mod conversations;
 mod directory;
+mod idempotency;
+mod interactive;
+mod location;
 mod media;
 mod media_file;
+mod media_kind;
+mod media_path;
+mod media_send;
+mod media_upload;
 mod owner;
 mod permission;
 mod query;
@@ -18,6 +26,7 @@ mod read_receipt;
 mod search;
 mod send;
 mod template;
+mod templates_list;
 mod threads;
 mod wait;
 
@@ -30,10 +39,15 @@ use crate::store::{Store, StoreError};
 pub use channel::ChannelEvent;
 pub use clock::Clock;
 pub use confirm::{Approval, SendApprover, SendPreview, with_approver};
+pub use contact_block::BlockResult;
 pub use conversations::{Conversation, ConversationQuery, ConversationWindow};
 pub use directory::{ContactCard, DEFAULT_CONTEXT, MAX_CONTEXT};
+pub use interactive::{Button, Cta, ListInput, ListRow, Section, SendInteractiveInput};
+pub use location::SendLocationInput;
 pub use media::{MEDIA_MAX_BYTES, MediaFile};
 pub use media_file::media_dir;
+pub use media_kind::{FORMATS, Format, MediaKind};
+pub use media_send::{MAX_CAPTION_CHARS, MediaSendResult, SendMediaInput};
 pub use owner::{
     ChannelSenders, Identities, PermissionAnswer, is_request_id, parse_permission_answer,
 };
@@ -43,6 +57,7 @@ pub use reactions::{Reaction, ReactionResult, SendReactionInput};
 pub use search::{DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SearchInput, SearchResults};
 pub use send::{SendMessageInput, SendResult};
 pub use template::SendTemplateInput;
+pub use templates_list::{TemplateInfo, TemplateParameters, TemplateQuery};
 pub use threads::InboundFollower;
 pub use wait::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, WaitQuery};
 
@@ -108,6 +123,13 @@ pub struct Messaging {
     channel_senders: ChannelSenders,
     /// `WA_CONFIRM_SENDS`.
     confirm: crate::config::ConfirmSends,
+    /// The folders `send_media` may read local files from (`WA_MEDIA_SEND_DIRS`);
+    /// `None` when unset (no local files).
+    media_send_dirs: Option<Vec<std::path::PathBuf>>,
+    /// `WA_BUSINESS_ACCOUNT_ID`: whose templates `list_templates` lists.
+    business_account_id: Option<String>,
+    /// The template list, kept a few minutes (shared by every clone).
+    template_cache: std::sync::Arc<tokio::sync::Mutex<templates_list::TemplateCache>>,
 }
 
 impl Messaging {
@@ -125,6 +147,9 @@ impl Messaging {
                 &Identities::parse(&config.owner.owner_numbers),
             ),
             confirm: config.owner.confirm_sends,
+            media_send_dirs: config.media_send_dirs.clone(),
+            business_account_id: config.business_account_id.clone(),
+            template_cache: Default::default(),
         }
     }
 

@@ -97,14 +97,18 @@ impl Messaging {
             body: Some(text.to_owned()),
             context_wamid: None,
             idempotency_key: None,
+            fingerprint: None,
             raw: json!({"type": "text", "preview_url": false, "purpose": "permission_prompt"})
                 .to_string(),
+            media: None,
         };
         let out = Outgoing {
             recipient,
             phone_number_id,
             message: text_message(&request),
             row,
+            request: json!({"body": text, "purpose": "permission_prompt"}),
+            upload: None,
         };
         Ok(Some(self.record_and_send(out).await?.id))
     }

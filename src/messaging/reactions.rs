@@ -138,14 +138,18 @@ impl Messaging {
             body: Some(input.emoji.clone()),
             context_wamid: Some(wamid),
             idempotency_key: None,
+            fingerprint: None,
             raw: message.to_string(),
+            media: None,
         };
         let sent = self
             .send_cloud_message(Outgoing {
                 recipient,
                 phone_number_id,
+                request: message.clone(),
                 message,
                 row,
+                upload: None,
             })
             .await?;
         Ok(ReactionResult {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Messaging, MessagingError, blocking};
+use super::{Messaging, MessagingError, blocking, idempotency};
 use crate::meta::wire::text_message;
 use crate::meta::{MetaError, Recipient, SendText};
 use crate::model::ContactSeen;
@@ -29,13 +29,17 @@ pub struct SendMessageInput {
 }
 
 /// One Cloud API message ready to go: who to, from which number, the type-specific
-/// JSON (`{"type": .., "<type>": {..}}`, merged into the envelope by the client) and
-/// the outbound row that records it.
+/// JSON (`{"type": .., "<type>": {..}}`, merged into the envelope by the client), the
+/// outbound row that records it, and every field the caller gave (the idempotency
+/// fingerprint is taken over them).
 pub(super) struct Outgoing {
     pub recipient: Recipient,
     pub phone_number_id: String,
     pub message: serde_json::Value,
     pub row: NewOutbound,
+    pub request: serde_json::Value,
+    /// A local file to upload first; its media id goes into `message` before it is sent.
+    pub upload: Option<super::media_upload::Upload>,
 }
 
 /// How a send stands.
@@ -109,22 +113,29 @@ impl Messaging {
             recipient: seen,
             kind: "text".into(),
             body: Some(input.body.clone()),
-            context_wamid: reply_to,
-            idempotency_key: input.idempotency_key.clone().filter(|k| !k.is_empty()),
+            context_wamid: reply_to.clone(),
+            idempotency_key: input.idempotency_key.clone(),
+            fingerprint: None,
             raw: json!({"type": "text", "preview_url": input.preview_url}).to_string(),
+            media: None,
         };
         self.send_cloud_message(Outgoing {
             recipient,
             phone_number_id,
             message: text_message(&request),
             row,
+            request: json!({
+                "body": input.body, "replyTo": reply_to, "previewUrl": input.preview_url,
+            }),
+            upload: None,
         })
         .await
     }
 
-    /// The one path every send takes (text, template, reaction): the allowlist check,
-    /// the user's confirmation when `WA_CONFIRM_SENDS` asks for it, then the `pending` row (or the earlier result of the same idempotency key), then
-    /// Meta, then [`Messaging::finish`]. A refused recipient gets no row and no request.
+    /// The one path every send takes (text, template, reaction, media, interactive,
+    /// location): the recipient checks (blocked, allowlist), the user's confirmation when
+    /// `WA_CONFIRM_SENDS` asks for it, then [`Messaging::record_and_send`]. A refused or
+    /// declined recipient gets no row and no request.
     pub(super) async fn send_cloud_message(
         &self,
         out: Outgoing,
@@ -134,24 +145,39 @@ impl Messaging {
         self.record_and_send(out).await
     }
 
-    /// The `pending` row (or the earlier result of the same idempotency key), then
-    /// Meta, then [`Messaging::finish`]: a send whose recipient is already cleared.
+    /// The `pending` row (or the earlier outcome of the same idempotency key and
+    /// request), then the upload of a local file if there is one, then Meta, then
+    /// [`Messaging::finish`]: a send whose recipient is already cleared.
     pub(super) async fn record_and_send(
         &self,
         out: Outgoing,
     ) -> Result<SendResult, MessagingError> {
-        let new = out.row;
+        let mut new = out.row;
+        new.idempotency_key = new.idempotency_key.filter(|k| !k.is_empty());
+        new.fingerprint = Some(idempotency::fingerprint(
+            &new.kind,
+            &out.phone_number_id,
+            &out.request,
+        ));
         let row = match self
             .store
             .write(move |ctx| outbound::begin_send(ctx, &new))
             .await?
         {
-            BeginSend::Replay(row) => return replay(&row),
-            BeginSend::KeyReused(row) => return Err(key_reused(&row)),
+            BeginSend::Replay(row) => return idempotency::replay(&row),
+            BeginSend::KeyReused(row) => return Err(idempotency::key_reused(&row)),
+            BeginSend::InFlight(row) => return self.await_in_flight(row).await,
             BeginSend::New(row) => row,
         };
+        let mut message = out.message;
+        if let Some(upload) = out.upload {
+            match self.upload_for(&row.id, &out.phone_number_id, upload).await {
+                Ok(media_id) => super::media_upload::set_media_id(&mut message, &media_id),
+                Err(error) => return self.finish(row.id, Err(error)).await,
+            }
+        }
         let meta = self.meta.clone();
-        let (pnid, to, message) = (out.phone_number_id, out.recipient, out.message);
+        let (pnid, to) = (out.phone_number_id, out.recipient);
         let result = blocking(move || meta.send_message(&pnid, &to, message)).await;
         self.finish(row.id, result.map(|sent| sent.wamid)).await
     }
@@ -196,33 +222,4 @@ impl Messaging {
             }
         }
     }
-}
-
-/// The first call's result for a repeated idempotency key.
-fn replay(row: &MessageRow) -> Result<SendResult, MessagingError> {
-    tracing::info!(id = %row.id, status = %row.status, "send_replayed_by_idempotency_key");
-    if row.status == "failed" {
-        return Err(MessagingError::InvalidInput(format!(
-            "this idempotencyKey was used before (message id {}) and that send failed: {} {}; \
-             nothing was sent again. Use a new key to try again.",
-            row.id,
-            row.error_code.as_deref().unwrap_or(""),
-            row.error_title.as_deref().unwrap_or("")
-        )));
-    }
-    Ok(SendResult::from(row))
-}
-
-/// The error for an idempotency key passed again with a different message.
-fn key_reused(row: &MessageRow) -> MessagingError {
-    tracing::warn!(id = %row.id, "idempotency_key_reused_for_another_message");
-    MessagingError::InvalidInput(format!(
-        "this idempotencyKey was already used for a different message (message id {}, a {} \
-         to {}, status {}); nothing was sent. A key names one message: to send this one, \
-         use a new key.",
-        row.id,
-        row.kind,
-        row.contact.as_deref().unwrap_or("unknown"),
-        row.status
-    ))
 }

@@ -84,6 +84,8 @@ impl Messaging {
         self.require_token()?;
         let phone_number_id = self.phone_number_id(input.phone_number_id.clone())?;
         let (name, language) = (input.name.trim(), input.language.trim());
+        self.check_template(name, language, components.as_ref())
+            .await?;
         let message = json!({
             "type": "template",
             "template": template_object(name, language, components),
@@ -94,14 +96,18 @@ impl Messaging {
             kind: "template".into(),
             body: Some(format!("{name} ({language})")),
             context_wamid: None,
-            idempotency_key: input.idempotency_key.clone().filter(|k| !k.is_empty()),
+            idempotency_key: input.idempotency_key.clone(),
+            fingerprint: None,
             raw: message.to_string(),
+            media: None,
         };
         self.send_cloud_message(Outgoing {
             recipient,
             phone_number_id,
+            request: message.clone(),
             message,
             row,
+            upload: None,
         })
         .await
     }

@@ -76,7 +76,7 @@ impl MetaClient {
         let call = Call {
             method: Method::Get,
             path: self.path(id, edge)?,
-            query,
+            query: query.to_owned(),
             body: None,
             idempotent: true,
         };

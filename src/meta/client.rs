@@ -25,6 +25,10 @@ use crate::metrics::{MetaAttemptResult, MetaOperation, Metrics};
 #[path = "account.rs"]
 pub mod account;
 
+/// Block users and message templates, kept in their own file.
+#[path = "business.rs"]
+pub mod business;
+
 /// How a [`MetaClient`] talks to Meta.
 #[derive(Debug, Clone)]
 pub struct MetaClientOptions {
@@ -88,7 +92,7 @@ pub(super) struct Call {
     pub(super) method: Method,
     /// `/{version}/{id}[/edge]`, without the query; this is what gets logged.
     pub(super) path: String,
-    pub(super) query: &'static str,
+    pub(super) query: String,
     pub(super) body: Option<String>,
     pub(super) idempotent: bool,
 }
@@ -157,7 +161,22 @@ impl MetaClient {
     /// Marks an inbound message (by wamid) read, which shows blue ticks to the sender.
     /// Idempotent, so retried even after a request went out without an answer.
     pub fn mark_read(&self, phone_number_id: &str, wamid: &str) -> Result<(), MetaError> {
-        let call = self.messages_call(phone_number_id, &wire::read_receipt(wamid), true)?;
+        self.mark_read_with(phone_number_id, wamid, false)
+    }
+
+    /// [`MetaClient::mark_read`], with `typing_indicator: {type: text}` when `typing`:
+    /// the person sees "typing…" until the reply or for 25 seconds. Idempotent.
+    pub fn mark_read_with(
+        &self,
+        phone_number_id: &str,
+        wamid: &str,
+        typing: bool,
+    ) -> Result<(), MetaError> {
+        let mut body = wire::read_receipt(wamid);
+        if typing {
+            body["typing_indicator"] = serde_json::json!({"type": "text"});
+        }
+        let call = self.messages_call(phone_number_id, &body, true)?;
         self.inner.execute(&call).map(|_| ())
     }
 
@@ -167,7 +186,7 @@ impl MetaClient {
         let call = Call {
             method: Method::Get,
             path: self.path(phone_number_id, "")?,
-            query: "?fields=display_phone_number,verified_name,quality_rating",
+            query: "?fields=display_phone_number,verified_name,quality_rating".into(),
             body: None,
             idempotent: true,
         };
@@ -187,7 +206,7 @@ impl MetaClient {
         Ok(Call {
             method: Method::Post,
             path: self.path(phone_number_id, "/messages")?,
-            query: "",
+            query: String::new(),
             body: Some(body.to_string()),
             idempotent,
         })
@@ -270,7 +289,8 @@ fn operation(call: &Call) -> MetaOperation {
     match (call.method, call.idempotent) {
         (Method::Get, _) => MetaOperation::Lookup,
         (Method::Post, true) => MetaOperation::MarkRead,
-        (Method::Post, false) => MetaOperation::Send,
+        (Method::Post | Method::Delete, false) => MetaOperation::Send,
+        (Method::Delete, true) => MetaOperation::Lookup,
     }
 }
 

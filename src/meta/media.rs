@@ -86,7 +86,7 @@ impl MetaClient {
         let call = Call {
             method: Method::Get,
             path: self.path(media_id, "")?,
-            query: "",
+            query: String::new(),
             body: None,
             idempotent: true,
         };

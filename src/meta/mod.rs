@@ -14,6 +14,7 @@ pub mod error;
 pub mod media;
 pub mod retry;
 mod transport;
+pub mod upload;
 pub mod wire;
 
 pub use client::account::{AppIdentity, SubscribedApp};
@@ -21,4 +22,5 @@ pub use client::{MetaClient, MetaClientOptions};
 pub use error::{ApiError, ApiErrorKind, MetaError};
 pub use media::{DownloadError, MediaInfo};
 pub use retry::RetryPolicy;
+pub use upload::UploadFile;
 pub use wire::{PhoneNumberInfo, Recipient, SendText, SentMessage};

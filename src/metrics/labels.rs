@@ -48,14 +48,17 @@ pub enum MetaOperation {
     Lookup,
     /// The `GET` of a media file's download URL, until its answer's headers arrive.
     MediaDownload,
+    /// `POST /{phone_number_id}/media`: a file uploaded for a media message.
+    MediaUpload,
 }
 
 impl MetaOperation {
-    pub(super) const ALL: [MetaOperation; 4] = [
+    pub(super) const ALL: [MetaOperation; 5] = [
         MetaOperation::Send,
         MetaOperation::MarkRead,
         MetaOperation::Lookup,
         MetaOperation::MediaDownload,
+        MetaOperation::MediaUpload,
     ];
 
     /// The `operation` label.
@@ -65,6 +68,7 @@ impl MetaOperation {
             MetaOperation::MarkRead => "mark_read",
             MetaOperation::Lookup => "lookup",
             MetaOperation::MediaDownload => "media_download",
+            MetaOperation::MediaUpload => "media_upload",
         }
     }
 }

@@ -75,6 +75,8 @@ pub struct InboundMessage {
     pub media: Option<Media>,
     /// The message this one replies to, reacts to, edits or revokes.
     pub context_wamid: Option<String>,
+    /// The button or list row chosen, when this answers an interactive message.
+    pub interactive_reply: Option<super::row::InteractiveReply>,
     pub error: Option<MetaErrorInfo>,
     /// Meta's event time, Unix seconds.
     pub ts: Option<i64>,

@@ -15,6 +15,6 @@ pub use delivery::{
     StatusUpdate,
 };
 pub use outcome::{DeliveryReport, Outcome, SendOutcome};
-pub use row::{MediaRef, MessageRow, PageCursor};
+pub use row::{InteractiveReply, MediaRef, MessageRow, PageCursor};
 pub use status::{Direction, MessageStatus, next_status};
 pub use thread::{ContactSummary, InboundArrival};

@@ -26,13 +26,27 @@ pub struct MessageRow {
     pub media: Option<MediaRef>,
     /// The contact's name as WhatsApp gave it, when known.
     pub profile_name: Option<String>,
+    /// The button or list row chosen, when this message answers an interactive
+    /// message or a template button (`context_wamid` names the message answered).
+    pub interactive_reply: Option<InteractiveReply>,
 }
 
-/// Media an inbound message carries, as Meta described it.
+/// The button or list row a person chose in answer to an interactive message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InteractiveReply {
+    /// The id we gave the button or row (a template button's payload).
+    pub id: String,
+    /// The title the person saw and tapped.
+    pub title: String,
+}
+
+/// Media a message carries: as Meta described it (inbound), or as uploaded (outbound).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaRef {
     pub id: String,
     pub mime_type: Option<String>,
     pub sha256: Option<String>,
     pub filename: Option<String>,
+    /// The size in bytes, when known (outbound uploads).
+    pub size: Option<u64>,
 }

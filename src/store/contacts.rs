@@ -159,6 +159,13 @@ fn merge_into(ctx: &mut WriteCtx<'_>, from: &str, into: &str) -> Result<(), Stor
             })
         },
     )?;
+    // A block set on either identity of the person stays on the merged contact.
+    ctx.exec(
+        "UPDATE contacts SET blocked = 1, blocked_at = coalesce(blocked_at,
+             (SELECT blocked_at FROM contacts WHERE wa_id = ?1))
+         WHERE wa_id = ?2 AND EXISTS (SELECT 1 FROM contacts WHERE wa_id = ?1 AND blocked = 1)",
+        params![from, into],
+    )?;
     ctx.exec("DELETE FROM contacts WHERE wa_id = ?1", [from])?;
     ctx.exec(
         "UPDATE contacts SET

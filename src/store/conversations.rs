@@ -27,6 +27,8 @@ pub struct ConversationRow {
     pub last: LastMessage,
     /// Inbound messages stored after the newest one marked read.
     pub unread: i64,
+    /// Whether the owner blocked this contact.
+    pub blocked: bool,
 }
 
 /// The newest message of a conversation.
@@ -52,7 +54,8 @@ fn page_sql(unread_only: bool) -> String {
     };
     format!(
         "SELECT c.wa_id, c.profile_name, c.last_inbound_at,
-                m.direction, m.type, m.body, m.created_at, ({UNREAD}) AS unread
+                m.direction, m.type, m.body, m.created_at, ({UNREAD}) AS unread,
+                c.blocked
          FROM contacts c
          JOIN messages m ON m.id = (
              SELECT id FROM messages WHERE contact_wa_id = c.wa_id
@@ -75,6 +78,7 @@ fn conversation_row(r: &Row<'_>) -> rusqlite::Result<ConversationRow> {
             created_at: r.get(6)?,
         },
         unread: r.get(7)?,
+        blocked: r.get(8)?,
     })
 }
 

@@ -222,9 +222,10 @@ pub(super) fn insert_inbound(
     let inserted = ctx.exec(
         "INSERT INTO messages (id, phone_number_id, direction, wamid, contact_wa_id, type, body,
              media_id, media_mime_type, media_sha256, media_filename, context_wamid, status,
-             error_code, error_title, ts, created_at, updated_at, raw)
+             error_code, error_title, ts, created_at, updated_at, raw,
+             interactive_reply_id, interactive_reply_title)
          VALUES (?1, ?2, 'inbound', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'received',
-             ?12, ?13, ?14, ?15, ?15, ?16)
+             ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18)
          ON CONFLICT (wamid) DO NOTHING",
         params![
             Uuid::now_v7().to_string(),
@@ -242,7 +243,9 @@ pub(super) fn insert_inbound(
             error_title,
             ts,
             created_at,
-            m.raw.to_string()
+            m.raw.to_string(),
+            m.interactive_reply.as_ref().map(|r| r.id.as_str()),
+            m.interactive_reply.as_ref().map(|r| r.title.as_str())
         ],
     )?;
     Ok(inserted == 1)

@@ -27,6 +27,7 @@ pub mod search;
 mod statuses;
 pub mod synthetic;
 pub mod threads;
+pub mod uploads;
 mod watch;
 mod writer;
 

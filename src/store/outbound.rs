@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::contacts::upsert_contact;
-use super::read::{MESSAGE_COLUMNS, message_row};
+use super::read::{MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS, message_row};
 use super::statuses::apply_status;
 use super::writer::WriteCtx;
 use crate::model::{ContactSeen, MessageRow, SendOutcome};
@@ -25,9 +25,27 @@ pub struct NewOutbound {
     pub body: Option<String>,
     pub context_wamid: Option<String>,
     pub idempotency_key: Option<String>,
+    /// SHA-256 (hex) of the whole request as the caller gave it; with a key, a repeated
+    /// call is a replay only when this matches.
+    pub fingerprint: Option<String>,
     /// The request body sent to Meta, as JSON text. Stored redacted exactly like an
     /// inbound payload (a template's Flow `flow_token`, say, is never kept).
     pub raw: String,
+    /// The file an outbound media message carries, when it is a local upload.
+    pub media: Option<OutboundMedia>,
+}
+
+/// What the row of an outbound media message keeps about its file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboundMedia {
+    /// Meta's media id: known before the send when an earlier upload is reused, else
+    /// set by [`set_media_id`] once the upload answered.
+    pub media_id: Option<String>,
+    pub mime_type: String,
+    pub size: u64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    pub filename: Option<String>,
 }
 
 /// What [`begin_send`] found.
@@ -40,20 +58,28 @@ pub enum BeginSend {
     /// The idempotency key was used before for a different message (another recipient,
     /// kind or text): this is that row; send nothing and say so.
     KeyReused(MessageRow),
+    /// The idempotency key names the same message, whose send is still `pending`: wait
+    /// for that send's outcome and send nothing.
+    InFlight(MessageRow),
 }
 
 /// Inserts the `pending` row of a send, or returns the row an earlier call with the
-/// same idempotency key made: as a replay when it is the same message (same kind,
-/// text and recipient, however the recipient is written), else as a reused key.
+/// same idempotency key made: as a replay when it is the same message (the same
+/// request fingerprint and recipient, however the recipient is written; rows from
+/// before fingerprints compare kind and text), in flight when that send is still
+/// `pending`, else as a reused key.
 pub fn begin_send(ctx: &mut WriteCtx<'_>, new: &NewOutbound) -> Result<BeginSend, StoreError> {
-    if let Some(row) = find_by_idempotency_key(ctx, new.idempotency_key.as_deref())? {
-        let same = row.kind == new.kind
-            && row.body == new.body
-            && is_recipient(ctx, row.contact.as_deref(), &new.recipient)?;
-        return Ok(if same {
-            BeginSend::Replay(row)
-        } else {
-            BeginSend::KeyReused(row)
+    if let Some((row, fingerprint)) = find_by_idempotency_key(ctx, new.idempotency_key.as_deref())?
+    {
+        let same_request = match (&fingerprint, &new.fingerprint) {
+            (Some(old), Some(given)) => old == given,
+            _ => row.kind == new.kind && row.body == new.body,
+        };
+        let same = same_request && is_recipient(ctx, row.contact.as_deref(), &new.recipient)?;
+        return Ok(match (same, row.status.as_str()) {
+            (false, _) => BeginSend::KeyReused(row),
+            (true, "pending") => BeginSend::InFlight(row),
+            (true, _) => BeginSend::Replay(row),
         });
     }
     let contact = upsert_contact(ctx, &new.recipient)?;
@@ -61,8 +87,9 @@ pub fn begin_send(ctx: &mut WriteCtx<'_>, new: &NewOutbound) -> Result<BeginSend
     let created_at = ctx.next_created_at();
     ctx.exec(
         "INSERT INTO messages (id, client_id, phone_number_id, direction, contact_wa_id, type, body,
-             context_wamid, status, created_at, updated_at, raw, idempotency_key)
-         VALUES (?1, ?2, ?3, 'outbound', ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?9, ?10)",
+             context_wamid, status, created_at, updated_at, raw, idempotency_key,
+             request_fingerprint)
+         VALUES (?1, ?2, ?3, 'outbound', ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?9, ?10, ?11)",
         params![
             id,
             CLIENT_ID,
@@ -73,23 +100,54 @@ pub fn begin_send(ctx: &mut WriteCtx<'_>, new: &NewOutbound) -> Result<BeginSend
             new.context_wamid,
             created_at,
             redact_serialized(&new.raw),
-            new.idempotency_key
+            new.idempotency_key,
+            new.fingerprint
         ],
     )?;
+    if let Some(media) = &new.media {
+        ctx.exec(
+            "UPDATE messages SET media_id = ?2, media_mime_type = ?3, media_size = ?4,
+                 media_sha256 = ?5, media_filename = ?6
+             WHERE id = ?1",
+            params![
+                id,
+                media.media_id,
+                media.mime_type,
+                i64::try_from(media.size).unwrap_or(i64::MAX),
+                media.sha256,
+                media.filename
+            ],
+        )?;
+    }
     Ok(BeginSend::New(message_by_id(ctx, &id)?))
 }
 
+/// Records the media id Meta gave the upload of outbound message `id`.
+pub fn set_media_id(ctx: &mut WriteCtx<'_>, id: &str, media_id: &str) -> Result<(), StoreError> {
+    ctx.exec(
+        "UPDATE messages SET media_id = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, media_id, ctx.now()],
+    )?;
+    Ok(())
+}
+
+/// The row with this idempotency key, and its request fingerprint.
 fn find_by_idempotency_key(
     ctx: &WriteCtx<'_>,
     key: Option<&str>,
-) -> Result<Option<MessageRow>, StoreError> {
+) -> Result<Option<(MessageRow, Option<String>)>, StoreError> {
     let Some(key) = key else { return Ok(None) };
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_id = ?1 AND idempotency_key = ?2"
+        "SELECT {MESSAGE_COLUMNS}, request_fingerprint FROM messages
+         WHERE client_id = ?1 AND idempotency_key = ?2"
     );
-    Ok(ctx
-        .row(&sql, params![CLIENT_ID, key], message_row)
-        .optional()?)
+    let found = ctx
+        .row(&sql, params![CLIENT_ID, key], |r| {
+            let fingerprint = r.get(MESSAGE_COLUMN_COUNT)?;
+            Ok((message_row(r)?, fingerprint))
+        })
+        .optional()?;
+    Ok(found)
 }
 
 /// Whether the contact keyed `contact` is the recipient `seen` (by phone or BSUID).

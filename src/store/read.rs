@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::StoreError;
-use crate::model::{MediaRef, MessageRow, PageCursor};
+use crate::model::{InteractiveReply, MediaRef, MessageRow, PageCursor};
 
 /// The columns [`message_row`] reads, in its order. Every name is unqualified so the
 /// list works on `messages` under any alias, joined with tables that have none of them.
@@ -11,10 +11,11 @@ pub(super) const MESSAGE_COLUMNS: &str =
     "id, direction, contact_wa_id, phone_number_id, type, body, status,
      wamid, ts, created_at, error_code, error_title, context_wamid,
      media_id, media_mime_type, media_sha256, media_filename,
-     (SELECT pc.profile_name FROM contacts pc WHERE pc.wa_id = contact_wa_id)";
+     (SELECT pc.profile_name FROM contacts pc WHERE pc.wa_id = contact_wa_id),
+     media_size, interactive_reply_id, interactive_reply_title";
 
 /// How many columns [`MESSAGE_COLUMNS`] holds: a query may select more after them.
-pub(super) const MESSAGE_COLUMN_COUNT: usize = 18;
+pub(super) const MESSAGE_COLUMN_COUNT: usize = 21;
 
 pub(super) fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
     let media = r.get::<_, Option<String>>(13)?.map(|id| MediaRef {
@@ -22,7 +23,15 @@ pub(super) fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
         mime_type: None,
         sha256: None,
         filename: None,
+        size: None,
     });
+    let interactive_reply = match r.get::<_, Option<String>>(19)? {
+        Some(id) => Some(InteractiveReply {
+            id,
+            title: r.get::<_, Option<String>>(20)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
     Ok(MessageRow {
         id: r.get(0)?,
         direction: r.get(1)?,
@@ -42,11 +51,15 @@ pub(super) fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
                 mime_type: r.get(14)?,
                 sha256: r.get(15)?,
                 filename: r.get(16)?,
+                size: r
+                    .get::<_, Option<i64>>(18)?
+                    .and_then(|s| u64::try_from(s).ok()),
                 ..m
             }),
             None => None,
         },
         profile_name: r.get(17)?,
+        interactive_reply,
     })
 }
 

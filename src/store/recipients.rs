@@ -15,6 +15,8 @@ pub struct KnownRecipient {
     /// Whether any inbound message from them was ever stored: kept on the contact
     /// (`last_inbound_at`), so pruning their messages does not change it.
     pub wrote_to_us: bool,
+    /// Whether the owner blocked them (every send to them is refused).
+    pub blocked: bool,
 }
 
 /// The contact whose phone number key or BSUID is `identity` (a phone number already
@@ -24,7 +26,7 @@ pub fn find_recipient(
     identity: &str,
 ) -> Result<Option<KnownRecipient>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT c.wa_id, c.user_id, c.last_inbound_at IS NOT NULL
+        "SELECT c.wa_id, c.user_id, c.last_inbound_at IS NOT NULL, c.blocked
          FROM contacts c WHERE c.wa_id = ?1 OR c.user_id = ?1
          ORDER BY c.wa_id = ?1 DESC LIMIT 1",
     )?;
@@ -34,7 +36,28 @@ pub fn find_recipient(
                 wa_id: r.get(0)?,
                 user_id: r.get(1)?,
                 wrote_to_us: r.get(2)?,
+                blocked: r.get(3)?,
             })
         })
         .optional()?)
+}
+
+/// Marks the contact `seen` names (creating it if needed) blocked or not, and returns
+/// its key.
+pub fn set_blocked(
+    ctx: &mut super::WriteCtx<'_>,
+    seen: &crate::model::ContactSeen,
+    blocked: bool,
+) -> Result<Option<String>, StoreError> {
+    let Some(key) = super::contacts::upsert_contact(ctx, seen)? else {
+        return Ok(None);
+    };
+    let now = ctx.now().to_owned();
+    ctx.exec(
+        "UPDATE contacts SET blocked = ?2,
+             blocked_at = CASE WHEN ?2 THEN ?3 ELSE NULL END, updated_at = ?3
+         WHERE wa_id = ?1",
+        rusqlite::params![key, blocked, now],
+    )?;
+    Ok(Some(key))
 }

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::fields::{array, str_field};
+use crate::model::InteractiveReply;
 use crate::model::delivery::Media;
 
 /// The readable part of one message object.
@@ -13,6 +14,9 @@ pub struct Content {
     pub media: Option<Media>,
     /// What it replies to (`context.id`), reacts to, edits or revokes.
     pub refers_to: Option<String>,
+    /// The button or list row chosen, for an answer to an interactive message or to a
+    /// template's quick-reply button.
+    pub interactive_reply: Option<InteractiveReply>,
 }
 
 const MEDIA_KINDS: [&str; 5] = ["image", "audio", "video", "document", "sticker"];
@@ -30,17 +34,23 @@ pub fn describe_message(kind: &str, msg: &Map<String, Value>) -> Content {
         (k, Some(p)) if MEDIA_KINDS.contains(&k) => Content {
             body: str_field(p, "caption"),
             media: Some(media(p)),
-            refers_to: None,
+            ..Content::default()
         },
         ("location", Some(p)) => text(describe_location(p)),
         ("contacts", _) => text(describe_contacts(msg)),
-        ("interactive", Some(p)) => text(describe_interactive(p)),
-        ("button", Some(p)) => text(str_field(p, "text").or_else(|| str_field(p, "payload"))),
+        ("interactive", Some(p)) => Content {
+            interactive_reply: interactive_reply(p),
+            ..text(describe_interactive(p))
+        },
+        ("button", Some(p)) => Content {
+            interactive_reply: button_reply(p),
+            ..text(str_field(p, "text").or_else(|| str_field(p, "payload")))
+        },
         ("reaction", Some(p)) => Content {
             // A removed reaction comes as an empty (or absent) emoji: keep it empty.
             body: Some(str_field(p, "emoji").unwrap_or_default()),
-            media: None,
             refers_to: str_field(p, "message_id"),
+            ..Content::default()
         },
         ("order", Some(p)) => text(describe_order(p)),
         ("system", Some(p)) => text(str_field(p, "body")),
@@ -113,6 +123,30 @@ fn describe_contacts(msg: &Map<String, Value>) -> Option<String> {
     (!cards.is_empty()).then(|| format!("Contact: {}", cards.join("; ")))
 }
 
+/// The `{id, title}` of a `button_reply` or `list_reply`; none for other interactive
+/// answers (a Flow's answer has no row to name).
+fn interactive_reply(p: &Map<String, Value>) -> Option<InteractiveReply> {
+    let kind = str_field(p, "type")?;
+    if kind != "button_reply" && kind != "list_reply" {
+        return None;
+    }
+    let reply = p.get(kind.as_str()).and_then(Value::as_object)?;
+    Some(InteractiveReply {
+        id: str_field(reply, "id")?,
+        title: str_field(reply, "title").unwrap_or_default(),
+    })
+}
+
+/// A template quick-reply button's answer: its payload is the id, its text the title.
+fn button_reply(p: &Map<String, Value>) -> Option<InteractiveReply> {
+    let title = str_field(p, "text");
+    let id = str_field(p, "payload").or_else(|| title.clone())?;
+    Some(InteractiveReply {
+        id,
+        title: title.unwrap_or_default(),
+    })
+}
+
 fn describe_interactive(p: &Map<String, Value>) -> Option<String> {
     let kind = str_field(p, "type").unwrap_or_default();
     let reply = p.get(kind.as_str()).and_then(Value::as_object)?;
@@ -148,7 +182,7 @@ fn describe_edit(p: &Map<String, Value>) -> Content {
     });
     Content {
         body,
-        media: None,
         refers_to: str_field(p, "original_message_id"),
+        ..Content::default()
     }
 }

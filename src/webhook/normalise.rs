@@ -138,6 +138,7 @@ fn read_message(
         body: content.body,
         media: content.media,
         context_wamid: content.refers_to,
+        interactive_reply: content.interactive_reply,
         error: array(obj, "errors").find_map(read_error),
         ts: timestamp(obj),
         raw: msg.clone(),

@@ -299,6 +299,7 @@ pub fn config(graph: &str, token: Option<&str>) -> wa_mcp::config::Config {
         default_phone_number_id: Some(inbound::PNID.into()),
         business_account_id: None,
         allowed_recipients: None,
+        media_send_dirs: None,
         graph_api_version: "v26.0".into(),
         graph_base_url: graph.into(),
         bind: "127.0.0.1".parse().expect("ip"),
