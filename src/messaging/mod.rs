@@ -3,10 +3,12 @@
 //! nor talks to Meta directly.
 
 mod allowlist;
+mod caller;
 mod clock;
 mod conversations;
 mod media;
 mod media_file;
+pub mod oauth;
 mod query;
 mod reactions;
 mod read_receipt;
@@ -21,6 +23,7 @@ use crate::config::Config;
 use crate::meta::{MetaClient, MetaError};
 use crate::store::{Store, StoreError};
 
+pub use caller::{Caller, LOCAL_CLIENT_ID};
 pub use clock::Clock;
 pub use conversations::{Conversation, ConversationQuery, ConversationWindow};
 pub use media::{MEDIA_MAX_BYTES, MediaFile};
@@ -80,6 +83,8 @@ pub struct Messaging {
     allowlist: allowlist::Allowlist,
     /// "Now" for the 24-hour window; pinned by tests.
     clock: Clock,
+    /// Who calls: rows it sends record its client id.
+    caller: Caller,
 }
 
 impl Messaging {
@@ -91,7 +96,20 @@ impl Messaging {
             token_configured: config.access_token.is_some(),
             allowlist: allowlist::Allowlist::from_config(config.allowed_recipients.as_deref()),
             clock: Clock::system(),
+            caller: Caller::Local,
         }
+    }
+
+    /// The same messaging acting for `caller` (a remote client through `/mcp`).
+    pub fn for_caller(&self, caller: Caller) -> Messaging {
+        let mut m = self.clone();
+        m.caller = caller;
+        m
+    }
+
+    /// Who this messaging acts for.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     /// The same messaging with "now" read from `clock` (tests pin it).

@@ -131,9 +131,10 @@ impl Messaging {
     ) -> Result<SendResult, MessagingError> {
         self.check_recipient(&out.recipient).await?;
         let new = out.row;
+        let client_id = self.caller.client_id().to_owned();
         let row = match self
             .store
-            .write(move |ctx| outbound::begin_send(ctx, &new))
+            .write(move |ctx| outbound::begin_send_as(ctx, &new, &client_id))
             .await?
         {
             BeginSend::Replay(row) => return replay(&row),

@@ -8,6 +8,7 @@ pub mod conversations;
 mod ingest;
 pub mod inspect;
 pub mod media;
+pub mod oauth;
 mod open;
 pub mod outbound;
 pub mod reactions;

@@ -44,7 +44,17 @@ pub enum BeginSend {
 /// same idempotency key made: as a replay when it is the same message (same kind,
 /// text and recipient, however the recipient is written), else as a reused key.
 pub fn begin_send(ctx: &mut WriteCtx<'_>, new: &NewOutbound) -> Result<BeginSend, StoreError> {
-    if let Some(row) = find_by_idempotency_key(ctx, new.idempotency_key.as_deref())? {
+    begin_send_as(ctx, new, CLIENT_ID)
+}
+
+/// [`begin_send`] for the client `client_id` (a remote client the owner approved): the
+/// row records it, and its idempotency keys are its own.
+pub fn begin_send_as(
+    ctx: &mut WriteCtx<'_>,
+    new: &NewOutbound,
+    client_id: &str,
+) -> Result<BeginSend, StoreError> {
+    if let Some(row) = find_by_idempotency_key(ctx, client_id, new.idempotency_key.as_deref())? {
         let same = row.kind == new.kind
             && row.body == new.body
             && is_recipient(ctx, row.contact.as_deref(), &new.recipient)?;
@@ -63,7 +73,7 @@ pub fn begin_send(ctx: &mut WriteCtx<'_>, new: &NewOutbound) -> Result<BeginSend
          VALUES (?1, ?2, ?3, 'outbound', ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?9, ?10)",
         params![
             id,
-            CLIENT_ID,
+            client_id,
             new.phone_number_id,
             contact,
             new.kind,
@@ -79,6 +89,7 @@ pub fn begin_send(ctx: &mut WriteCtx<'_>, new: &NewOutbound) -> Result<BeginSend
 
 fn find_by_idempotency_key(
     ctx: &WriteCtx<'_>,
+    client_id: &str,
     key: Option<&str>,
 ) -> Result<Option<MessageRow>, StoreError> {
     let Some(key) = key else { return Ok(None) };
@@ -86,7 +97,7 @@ fn find_by_idempotency_key(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_id = ?1 AND idempotency_key = ?2"
     );
     Ok(ctx
-        .row(&sql, params![CLIENT_ID, key], message_row)
+        .row(&sql, params![client_id, key], message_row)
         .optional()?)
 }
 

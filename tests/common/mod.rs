@@ -6,6 +6,7 @@ pub mod inbound;
 pub mod listener;
 pub mod mcp_checks;
 pub mod mcp_client;
+pub mod remote;
 pub mod seed;
 
 use std::net::SocketAddr;
@@ -92,6 +93,7 @@ impl TestServer {
                     app_secret,
                     verify_token,
                     metrics: Arc::new(wa_mcp::metrics::Metrics::new()),
+                    remote: None,
                 });
                 http::run(listener, state, async {
                     let _ = shutdown_rx.await;
@@ -290,6 +292,7 @@ pub fn config(graph: &str, token: Option<&str>) -> wa_mcp::config::Config {
         graph_base_url: graph.into(),
         bind: "127.0.0.1".parse().expect("ip"),
         port: 0,
+        public_url_setting: None,
     }
 }
 
