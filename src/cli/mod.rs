@@ -1,8 +1,10 @@
 //! The command line: clap definitions, logging set-up and one function per command.
 
+mod auth;
 mod doctor;
 pub mod events;
 mod mcp;
+mod remote;
 mod send;
 mod serve;
 mod simulate;
@@ -57,6 +59,9 @@ pub enum Command {
     Simulate(SimulateCommand),
     /// Show the webhook delivery log, newest first
     Events(events::EventsArgs),
+    /// The owner's side of remote MCP: passphrase, approved clients, revocation
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
     /// Benchmarks and the crash test (see docs/performance.md)
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -120,6 +125,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Doctor(args) => doctor::doctor(&config, &args),
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
+        Command::Auth(command) => auth::auth(&config, &command),
         Command::Bench(command) => Ok(crate::bench::run(&config, &command)?),
     }
 }

@@ -2,6 +2,8 @@
 //! line per request, and the routes. Handlers call the webhook and store modules and
 //! never write SQL.
 
+pub mod mcp;
+pub mod oauth;
 mod request_id;
 mod respond;
 mod routes;
@@ -46,7 +48,24 @@ pub struct AppState {
     /// Counters and latencies, served at `GET /metrics`; shared with the rest of the
     /// process (the Meta client, the messaging layer) so one scrape sees everything.
     pub metrics: Arc<Metrics>,
+    /// Remote MCP and its authorization server, when `WA_PUBLIC_URL` is set; its routes
+    /// answer 404 while this is `None` or no owner passphrase exists.
+    pub remote: Option<Remote>,
 }
+
+/// What remote MCP needs on this listener.
+pub struct Remote {
+    pub authority: crate::messaging::oauth::Authority,
+    /// The MCP Streamable HTTP transport, called only after the gate in [`mcp`].
+    pub mcp: McpEndpoint,
+}
+
+/// The MCP transport as this layer sees it: a request in, a response out.
+pub type McpEndpoint = Arc<
+    dyn Fn(Request<Incoming>) -> std::pin::Pin<Box<dyn Future<Output = mcp::AnyResponse> + Send>>
+        + Send
+        + Sync,
+>;
 
 pub type HttpResponse = Response<Full<Bytes>>;
 
@@ -93,14 +112,18 @@ async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
     peer: SocketAddr,
-) -> Result<HttpResponse, std::convert::Infallible> {
+) -> Result<mcp::AnyResponse, std::convert::Infallible> {
     let started = Instant::now();
     let request_id = request_id::from_headers(req.headers());
     let client = request_id::client_addr(req.headers(), peer);
     let method = req.method().clone();
     // The path only: the handshake's query string carries the verify token.
     let path = req.uri().path().to_owned();
-    let mut response = routes::route(&state, req, &request_id).await;
+    let mut response = if path == mcp::MCP_PATH {
+        mcp::handle(&state, req).await
+    } else {
+        mcp::boxed(routes::route(&state, req, &request_id).await)
+    };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

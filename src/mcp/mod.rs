@@ -4,6 +4,7 @@
 mod conversations;
 mod media;
 mod reactions;
+mod remote;
 mod resource_feed;
 mod resources;
 mod session;
@@ -24,6 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::messaging::{MessageQuery, Messaging, SendMessageInput};
 pub use media::{GetMediaParams, GetMediaResult};
+pub use remote::HttpTransport;
 pub use resources::{CONVERSATION_URI_TEMPLATE, conversation_uri, parse_conversation_uri};
 pub use waiting::WaitForMessagesParams;
 pub use wire::*;
@@ -86,6 +88,7 @@ impl WhatsAppServer {
     async fn send_message(
         &self,
         Parameters(p): Parameters<SendMessageParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<SendMessageResult>, String> {
         let input = SendMessageInput {
             to: p.to,
@@ -95,7 +98,7 @@ impl WhatsAppServer {
             preview_url: p.preview_url,
             idempotency_key: p.idempotency_key,
         };
-        self.messaging
+        self.messaging_for(&ctx)
             .send_message(input)
             .await
             .map(|r| Json(r.into()))
