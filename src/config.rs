@@ -85,7 +85,8 @@ pub struct ConfigArgs {
     /// The WhatsApp Business Account id
     #[arg(long, env = "WA_BUSINESS_ACCOUNT_ID", global = true, value_name = "ID")]
     pub business_account_id: Option<String>,
-    /// Comma-separated numbers or BSUIDs that may be written to (unset: no limit)
+    /// Comma-separated numbers or BSUIDs that may be written to, besides anyone who has
+    /// written to us (unset: no limit; set but empty: only those who wrote to us)
     #[arg(
         long,
         env = "WA_ALLOWED_RECIPIENTS",
@@ -120,7 +121,9 @@ pub struct Config {
     pub webhook_verify_token: Option<Secret>,
     pub default_phone_number_id: Option<String>,
     pub business_account_id: Option<String>,
-    /// `None` means no limit.
+    /// `None` (the variable unset) means no limit; `Some` of an empty list (set to an
+    /// empty or blank value) means nobody is listed, so only people who wrote to us
+    /// may be written to.
     pub allowed_recipients: Option<Vec<String>>,
     pub graph_api_version: String,
     pub graph_base_url: String,
@@ -148,13 +151,7 @@ impl Config {
             webhook_verify_token: Secret::from_setting(args.webhook_verify_token),
             default_phone_number_id: non_empty(args.default_phone_number_id),
             business_account_id: non_empty(args.business_account_id),
-            allowed_recipients: non_empty(args.allowed_recipients).map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            }),
+            allowed_recipients: args.allowed_recipients.as_deref().map(recipient_list),
             graph_api_version: args.graph_api_version,
             graph_base_url: args.graph_base_url.trim_end_matches('/').to_owned(),
             bind: args.bind,
@@ -293,6 +290,16 @@ pub fn is_loopback_host(host: &str) -> bool {
     bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The entries of a comma-separated list, trimmed, blanks dropped: an empty or blank
+/// setting is an empty list, never "no list".
+fn recipient_list(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `$XDG_DATA_HOME/wa-mcp/wa-mcp.db`, else `~/.local/share/wa-mcp/wa-mcp.db`, else
 /// `./wa-mcp.db` when there is no home directory at all.
 pub fn default_db_path() -> PathBuf {
@@ -360,6 +367,13 @@ mod tests {
         for h in ["example.com", "10.0.0.1", "[::2]", "localhost.example"] {
             assert!(!is_loopback_host(h), "{h}");
         }
+    }
+
+    #[test]
+    fn an_empty_recipient_list_is_a_list_of_nobody() {
+        assert_eq!(recipient_list(""), Vec::<String>::new());
+        assert_eq!(recipient_list(" , "), Vec::<String>::new());
+        assert_eq!(recipient_list(" 4477, US.1 ,"), vec!["4477", "US.1"]);
     }
 
     #[test]

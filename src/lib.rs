@@ -3,7 +3,7 @@
 //! The layout follows the boundaries: [`http`] (the hyper transport and routes),
 //! [`webhook`] (signature, redaction, normalisation), [`store`] (the SQLite file and its
 //! one writer), [`cli`] (the commands), with [`config`], [`model`], [`phone`] and
-//! [`timefmt`] shared by all.
+//! [`timefmt`] shared by all, and [`terminal`] for printing what others wrote.
 
 pub mod bench;
 pub mod cli;
@@ -18,5 +18,6 @@ pub mod metrics;
 pub mod model;
 pub mod phone;
 pub mod store;
+pub mod terminal;
 pub mod timefmt;
 pub mod webhook;

@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match wa_mcp::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("wa-mcp: {e}");
+            eprintln!("wa-mcp: {}", wa_mcp::terminal::for_terminal(&e.to_string()));
             ExitCode::FAILURE
         }
     }

@@ -198,3 +198,23 @@ fn the_send_command_shares_the_guard() {
     none.assert();
     assert_eq!(outbound_rows(&db), 0);
 }
+
+/// Guards finding 10 of the hardening review: an empty value used to turn the guard
+/// off. Set but empty, it lists nobody: a stranger is refused, someone who wrote is not.
+#[test]
+fn set_but_empty_lists_nobody_and_still_allows_those_who_wrote() {
+    let (_dir, db) = seeded_db();
+    let mut meta = Server::new();
+    let wrote = send_matching(&mut meta, json!({"to": BEN}), "wamid.E1");
+    let mut client = start(&db, &meta.url(), Some(""));
+    let refused = client.call("send_message", json!({"to": STRANGER, "body": "hello"}));
+    assert!(
+        error_text(&refused).contains("WA_ALLOWED_RECIPIENTS"),
+        "{refused}"
+    );
+    let allowed = client.call("send_message", json!({"to": BEN, "body": "hello"}));
+    assert_eq!(allowed["isError"], false, "{allowed}");
+    wrote.assert();
+    assert_eq!(outbound_rows(&db), 1);
+    client.finish();
+}

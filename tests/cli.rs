@@ -132,6 +132,58 @@ fn help_never_shows_secret_values() {
     }
 }
 
+/// The permission bits of `path`.
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    meta.permissions().mode() & 0o777
+}
+
+/// Guards finding 11 of the hardening review: the folders wa-mcp creates are 0700
+/// whatever the umask; a folder that existed keeps its mode; a `-wal` or `-shm` left
+/// loose beside the file (SQLite gives them the file's mode, so an older, looser file
+/// leaves looser ones) is tightened to 0600 at the next start.
+#[test]
+fn created_folders_are_private_existing_ones_are_kept_and_loose_wal_files_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("made").join("by").join("wa.db");
+    let umask_0 = Command::new("sh")
+        .args(["-c", "umask 000 && exec \"$0\" migrate", BIN])
+        .env("WA_DB_PATH", &db)
+        .output()
+        .expect("sh runs");
+    assert!(
+        umask_0.status.success(),
+        "{}",
+        String::from_utf8_lossy(&umask_0.stderr)
+    );
+    assert_eq!(mode_of(&dir.path().join("made")), 0o700);
+    assert_eq!(mode_of(&dir.path().join("made/by")), 0o700);
+    assert_eq!(mode_of(&db), 0o600);
+
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let db = shared.join("wa.db");
+    // Left by an earlier run: SQLite fixes the mode of an empty one itself, not of these.
+    for (name, len) in [("wa.db", 0), ("wa.db-wal", 4096), ("wa.db-shm", 32768)] {
+        let file = shared.join(name);
+        std::fs::write(&file, vec![0u8; len]).expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let store = wa_mcp::store::Store::open(&db).expect("opens");
+    for name in ["wa.db", "wa.db-wal", "wa.db-shm"] {
+        assert_eq!(mode_of(&shared.join(name)), 0o600, "{name}");
+    }
+    assert_eq!(
+        mode_of(&shared),
+        0o755,
+        "an existing folder is never changed"
+    );
+    drop(store);
+}
+
 #[test]
 fn migrate_creates_a_private_database() {
     use std::os::unix::fs::PermissionsExt;
@@ -245,5 +297,48 @@ fn messages_follow_prints_what_another_process_stores_while_it_waits() {
     assert!(
         line.contains("16505551234") && line.contains("inbound"),
         "{line}"
+    );
+}
+
+/// A text that tries to retitle the terminal, rewrite the line and reverse what follows.
+const HOSTILE: &str = "hi\u{1b}]0;pwned\u{7}\r\u{202e}gpj.exe\u{9b}2J";
+
+/// Guards finding 9 of the hardening review: what a sender wrote reaches the owner's
+/// terminal with every control character and bidi override escaped, in `messages` (as
+/// a table and as JSON) and in `events`.
+#[test]
+fn peer_text_is_printed_with_controls_and_bidi_overrides_escaped() {
+    let mut delivery = common::inbound::inbound(
+        "447700900123",
+        "Eve",
+        "wamid.EVE1",
+        1_795_428_000,
+        serde_json::json!({"type": "text", "text": {"body": HOSTILE}}),
+    );
+    delivery.request_id = format!("req\u{1b}[2K{HOSTILE}");
+    let (_dir, db) = common::seed::db_with(vec![delivery]);
+    let unsafe_char = |c: char| wa_mcp::terminal::is_unsafe_for_terminal(c);
+    for args in [vec!["messages"], vec!["messages", "--json"], vec!["events"]] {
+        let out = wa_mcp(&db, 1).args(&args).output().expect("runs");
+        assert!(out.status.success(), "{args:?}");
+        let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+        let printed: String = stdout.lines().collect();
+        assert!(!printed.chars().any(unsafe_char), "{args:?}: {stdout:?}");
+        assert!(
+            stdout.contains("pwned"),
+            "{args:?} still shows the text: {stdout:?}"
+        );
+    }
+    let json = wa_mcp(&db, 1)
+        .args(["messages", "--json"])
+        .output()
+        .expect("runs");
+    let row: serde_json::Value = serde_json::from_slice(&json.stdout).expect("a JSON line");
+    assert_eq!(row["body"], HOSTILE, "the JSON line means what was stored");
+    let table = wa_mcp(&db, 1).arg("messages").output().expect("runs");
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("hi\\x1b]0;pwned\\x07\\r\\u{202e}gpj.exe"),
+        "{table}"
     );
 }

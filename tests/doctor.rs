@@ -396,3 +396,24 @@ fn webhook_probe_names_the_app_secret_when_the_server_uses_another() {
     assert!(!stdout.contains("the-servers-other-secret"));
     assert_no_secret(&out);
 }
+
+/// Guards finding 10 of the hardening review: doctor says which of the three modes of
+/// `WA_ALLOWED_RECIPIENTS` is in force, and an empty value is not "no limit".
+#[test]
+fn doctor_names_the_allowed_recipients_mode() {
+    let setup = Setup::migrated();
+    let modes = [
+        (None, "no limit"),
+        (Some(""), "nobody is listed"),
+        (Some("447700900123"), "1 entry"),
+    ];
+    for (value, expected) in modes {
+        let mut cmd = setup.wa_mcp();
+        if let Some(value) = value {
+            cmd.env("WA_ALLOWED_RECIPIENTS", value);
+        }
+        let (_, stdout) = report(cmd.arg("doctor"));
+        let found = line(&stdout, "WA_ALLOWED_RECIPIENTS");
+        assert!(found.contains(expected), "{value:?}: {found}");
+    }
+}

@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("phone", 1),
     ("config", 1),
     ("metrics", 1),
+    ("terminal", 1),
     ("store", 2),
     ("webhook", 2),
     ("meta", 2),

@@ -2,6 +2,7 @@
 //! delivery answered 200 survived; after every round, replay everything and check each
 //! delivery is stored exactly once.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -42,40 +43,73 @@ pub fn run(args: &CrashArgs) -> Result<ExitCode, BenchError> {
     let mut acknowledged = Vec::new();
     println!("round  acknowledged  refused/failed  kill after  stored after restart");
     for round in 0..args.kills {
-        let server = ServerProcess::start(&db, Some(port), &[])?;
-        let url = server.webhook_url();
-        let kill_after =
-            Duration::from_millis(50 + random_below(args.max_kill_ms.saturating_sub(50).max(1)));
-        let killer = std::thread::spawn(move || {
-            std::thread::sleep(kill_after);
-            server.crash();
-        });
-        let from = round * args.deliveries_per_round;
-        let slice = &deliveries[from..from + args.deliveries_per_round];
-        let mut report = send_all(&url, slice, args.concurrency, None);
-        let _ = killer.join();
-        report.acknowledged.iter_mut().for_each(|i| *i += from);
-        acknowledged.extend_from_slice(&report.acknowledged);
-        // Restarting recovers the database; then every acknowledged delivery must be there.
-        let restarted = ServerProcess::start(&db, Some(port), &[])?;
-        let so_far = LoadReport {
-            acknowledged: acknowledged.clone(),
-            ..report_stub()
-        };
-        let verdict = verify(&db, &deliveries, &so_far);
-        restarted.stop();
-        println!(
-            "{:>5}  {:>12}  {:>14}  {:>7} ms  {}",
-            round + 1,
-            report.ok,
-            report.refused + report.failed,
-            kill_after.as_millis(),
-            if verdict.is_ok() { "all" } else { "LOST SOME" }
-        );
-        verdict?;
+        crash_round(args, &db, port, round, &deliveries, &mut acknowledged)?;
     }
-    let server = ServerProcess::start(&db, Some(port), &[])?;
-    let replay = send_all(&server.webhook_url(), &deliveries, args.concurrency, None);
+    let outcome = replay_everything(args, &db, port, &deliveries);
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome?;
+    println!(
+        "{} kills: no acknowledged delivery lost, every delivery stored exactly once",
+        args.kills
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One round: starts the server, sends this round's slice of `deliveries` while a
+/// thread SIGKILLs it at a random moment, restarts it and checks that every delivery
+/// acknowledged so far (added to `acknowledged`) is stored.
+fn crash_round(
+    args: &CrashArgs,
+    db: &Path,
+    port: u16,
+    round: usize,
+    deliveries: &[Delivery],
+    acknowledged: &mut Vec<usize>,
+) -> Result<(), BenchError> {
+    let server = ServerProcess::start(db, Some(port), &[])?;
+    let url = server.webhook_url();
+    let kill_after =
+        Duration::from_millis(50 + random_below(args.max_kill_ms.saturating_sub(50).max(1)));
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(kill_after);
+        server.crash();
+    });
+    let from = round * args.deliveries_per_round;
+    let slice = &deliveries[from..from + args.deliveries_per_round];
+    let mut report = send_all(&url, slice, args.concurrency, None);
+    let _ = killer.join();
+    report.acknowledged.iter_mut().for_each(|i| *i += from);
+    acknowledged.extend_from_slice(&report.acknowledged);
+    // Restarting recovers the database; then every acknowledged delivery must be there.
+    let restarted = ServerProcess::start(db, Some(port), &[])?;
+    let so_far = LoadReport {
+        acknowledged: acknowledged.clone(),
+        ..report_stub()
+    };
+    let verdict = verify(db, deliveries, &so_far);
+    restarted.stop();
+    println!(
+        "{:>5}  {:>12}  {:>14}  {:>7} ms  {}",
+        round + 1,
+        report.ok,
+        report.refused + report.failed,
+        kill_after.as_millis(),
+        if verdict.is_ok() { "all" } else { "LOST SOME" }
+    );
+    verdict
+}
+
+/// Sends every delivery once more to a fresh server: each must be answered 200 and
+/// the database must then hold each exactly once.
+fn replay_everything(
+    args: &CrashArgs,
+    db: &Path,
+    port: u16,
+    deliveries: &[Delivery],
+) -> Result<(), BenchError> {
+    let total = deliveries.len();
+    let server = ServerProcess::start(db, Some(port), &[])?;
+    let replay = send_all(&server.webhook_url(), deliveries, args.concurrency, None);
     server.stop();
     println!(
         "replayed all {total} deliveries: {} answered 200",
@@ -85,12 +119,9 @@ pub fn run(args: &CrashArgs) -> Result<ExitCode, BenchError> {
         acknowledged: (0..total).collect(),
         ..report_stub()
     };
-    verify(&db, &deliveries, &everything)?;
-    let rows: i64 = rusqlite::Connection::open(&db)
-        .and_then(|c| c.query_row("SELECT count(*) FROM messages", [], |r| r.get(0)))
-        .map_err(|e| BenchError::Store(e.into()))?;
+    verify(db, deliveries, &everything)?;
+    let rows = crate::store::synthetic::count_messages(db)?;
     println!("messages stored: {rows} for {total} deliveries of one message each");
-    let _ = std::fs::remove_dir_all(&dir);
     if rows != total as i64 {
         return Err(BenchError::Failed(
             "a delivery was stored more or less than once".into(),
@@ -101,11 +132,7 @@ pub fn run(args: &CrashArgs) -> Result<ExitCode, BenchError> {
             "some replays were not answered 200".into(),
         ));
     }
-    println!(
-        "{} kills: no acknowledged delivery lost, every delivery stored exactly once",
-        args.kills
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn report_stub() -> LoadReport {

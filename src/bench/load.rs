@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rusqlite::{Connection, OpenFlags};
 
 use super::BenchError;
 use super::payload::{Delivery, delivery};
 use super::server::{BENCH_SECRET, ServerProcess};
 use super::stats::Summary;
 use crate::config::Config;
+use crate::store::synthetic;
 
 #[derive(Debug, Args)]
 pub struct WebhookArgs {
@@ -355,24 +355,14 @@ fn print_report(label: &str, args: &WebhookArgs, r: &LoadReport) {
 
 /// Checks that every acknowledged delivery's messages are stored, each exactly once.
 pub fn verify(db: &Path, deliveries: &[Delivery], report: &LoadReport) -> Result<(), BenchError> {
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| BenchError::Failed(format!("cannot open {} to verify: {e}", db.display())))?;
-    let mut stmt = conn
-        .prepare("SELECT count(*) FROM messages WHERE wamid = ?1")
-        .map_err(|e| BenchError::Failed(e.to_string()))?;
-    let (mut missing, mut duplicated) = (0usize, 0usize);
-    for &i in &report.acknowledged {
-        for wamid in &deliveries[i].wamids {
-            let n: i64 = stmt
-                .query_row([wamid], |r| r.get(0))
-                .map_err(|e| BenchError::Failed(e.to_string()))?;
-            match n {
-                0 => missing += 1,
-                1 => {}
-                _ => duplicated += 1,
-            }
-        }
-    }
+    let wamids = report
+        .acknowledged
+        .iter()
+        .flat_map(|&i| deliveries[i].wamids.iter().map(String::as_str));
+    let counts = synthetic::rows_per_wamid(db, wamids)
+        .map_err(|e| BenchError::Failed(format!("cannot verify {}: {e}", db.display())))?;
+    let missing = counts.iter().filter(|&&n| n == 0).count();
+    let duplicated = counts.iter().filter(|&&n| n > 1).count();
     println!(
         "  verified: {} acknowledged deliveries, {missing} message(s) missing, {duplicated} duplicated",
         report.acknowledged.len()

@@ -7,12 +7,12 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rusqlite::{Connection, OpenFlags, params};
 
 use super::BenchError;
 use super::stats::Summary;
 use crate::model::PageCursor;
-use crate::store::{MessageFilter, Store, read};
+use crate::store::synthetic::{self, SyntheticMessage};
+use crate::store::{MessageFilter, read};
 use crate::timefmt::format_micros;
 
 #[derive(Debug, Args)]
@@ -40,7 +40,7 @@ pub fn run(args: &PagesArgs) -> Result<ExitCode, BenchError> {
         args.rows,
         started.elapsed().as_secs_f64()
     );
-    let conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(store)?;
+    let conn = synthetic::open_read_only(&db)?;
     let positions = [
         ("start", None),
         ("middle", Some(args.rows / 2)),
@@ -94,48 +94,20 @@ fn contact(i: usize) -> String {
 
 /// Writes `rows` messages (1,000 contacts, both directions) with increasing created_at.
 fn fill(db: &Path, rows: usize) -> Result<(), BenchError> {
-    drop(Store::open(db)?);
-    let mut conn = Connection::open(db).map_err(store)?;
-    conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;")
-        .map_err(store)?;
-    let tx = conn.transaction().map_err(store)?;
-    {
-        let mut c = tx
-            .prepare("INSERT INTO contacts (wa_id, first_seen_at, updated_at) VALUES (?1, ?2, ?2)")
-            .map_err(store)?;
-        for i in 0..1000 {
-            c.execute(params![contact(i), format_micros(BASE_US)])
-                .map_err(store)?;
-        }
-        let mut m = tx
-            .prepare(
-                "INSERT INTO messages (id, phone_number_id, direction, wamid, contact_wa_id, type, body,
-                     status, ts, created_at, updated_at, raw)
-                 VALUES (?1, '106540352242922', ?2, ?3, ?4, 'text', ?5, ?6, ?7, ?7, ?7, '{}')",
-            )
-            .map_err(store)?;
-        for i in 0..rows {
-            let at = format_micros(BASE_US + i as i64);
-            let (direction, status) = if i % 2 == 0 {
-                ("inbound", "received")
-            } else {
-                ("outbound", "delivered")
-            };
-            m.execute(params![
-                row_id(i),
-                direction,
-                format!("wamid.P{i}"),
-                contact(i),
-                format!("message number {i}"),
-                status,
-                at
-            ])
-            .map_err(store)?;
-        }
-    }
-    tx.commit().map_err(store)?;
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
-        .map_err(store)?;
+    let messages = (0..rows).map(|i| SyntheticMessage {
+        id: row_id(i),
+        inbound: i % 2 == 0,
+        wamid: format!("wamid.P{i}"),
+        contact: contact(i),
+        body: format!("message number {i}"),
+        at: format_micros(BASE_US + i as i64),
+    });
+    synthetic::fill(
+        db,
+        (0..1000).map(contact),
+        &format_micros(BASE_US),
+        messages,
+    )?;
     Ok(())
 }
 
@@ -195,10 +167,6 @@ fn time_tool_calls(
     let _ = child.kill();
     let _ = child.wait();
     Ok(samples)
-}
-
-fn store(e: rusqlite::Error) -> BenchError {
-    BenchError::Store(e.into())
 }
 
 fn store_err(e: crate::store::StoreError) -> BenchError {

@@ -9,6 +9,7 @@ use super::CliError;
 use crate::config::Config;
 use crate::model::Outcome;
 use crate::store::{ReprocessReport, Store, read};
+use crate::terminal::for_terminal;
 use crate::timefmt::now_micros;
 use crate::webhook::prepare_delivery;
 
@@ -64,8 +65,8 @@ pub fn events(config: &Config, args: &EventsArgs) -> Result<ExitCode, CliError> 
             e.outcome,
             e.messages,
             e.statuses,
-            e.request_id.unwrap_or_default(),
-            e.error.unwrap_or_default()
+            for_terminal(e.request_id.as_deref().unwrap_or_default()),
+            for_terminal(e.error.as_deref().unwrap_or_default())
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -99,7 +100,7 @@ fn print_reprocessed(r: &ReprocessReport) {
         r.new_messages, r.new_statuses, r.already_stored, r.duplicates
     );
     if let Some(error) = &r.error {
-        println!("  still failing: {error}");
+        println!("  still failing: {}", for_terminal(error));
     }
 }
 

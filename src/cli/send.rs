@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::messaging::{MessageQuery, Messaging, SendMessageInput};
 use crate::model::MessageRow;
 use crate::store::Store;
+use crate::terminal::{for_terminal, json_for_terminal};
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -79,11 +80,11 @@ pub fn send(config: &Config, args: &SendArgs) -> Result<ExitCode, CliError> {
                 let out = serde_json::json!({
                     "id": sent.id, "wamid": sent.wamid, "status": sent.status, "createdAt": sent.created_at,
                 });
-                println!("{out}");
+                println!("{}", json_for_terminal(&out.to_string()));
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
-                eprintln!("not sent: {e}");
+                eprintln!("not sent: {}", for_terminal(&e.to_string()));
                 Ok(ExitCode::FAILURE)
             }
         }
@@ -133,20 +134,21 @@ pub fn messages(config: &Config, args: &MessagesArgs) -> Result<ExitCode, CliErr
     })
 }
 
+/// One message as a line: a JSON object with `--json`, else a table row. Every field a
+/// sender could choose is escaped for the terminal first.
 fn print_message(m: &MessageRow, json: bool) {
     if json {
         let v = serde_json::to_value(crate::mcp::MessageView::from(m.clone())).unwrap_or_default();
-        println!("{v}");
+        println!("{}", json_for_terminal(&v.to_string()));
         return;
     }
-    let body = m.body.as_deref().unwrap_or("").replace('\n', " ");
     println!(
         "{}  {:<8}  {:<24}  {:<11}  {:<9}  {}",
         m.created_at,
         m.direction,
-        m.contact.as_deref().unwrap_or("-"),
-        m.kind,
+        for_terminal(m.contact.as_deref().unwrap_or("-")),
+        for_terminal(&m.kind),
         m.status,
-        body
+        for_terminal(m.body.as_deref().unwrap_or(""))
     );
 }

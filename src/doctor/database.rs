@@ -21,6 +21,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The folder, the file's mode, then what SQLite sees inside it.
 pub fn database_checks(path: &Path) -> Vec<Check> {
     let mut checks = vec![folder_check(path)];
+    checks.extend(folder_mode_check(path));
     if !path.exists() {
         checks.push(Check::warn(
             "database file",
@@ -30,6 +31,7 @@ pub fn database_checks(path: &Path) -> Vec<Check> {
         return checks;
     }
     checks.push(mode_check(path));
+    checks.extend(wal_mode_checks(path));
     match inspect_file(path, BUSY_TIMEOUT) {
         Ok(seen) => checks.extend(inspection_checks(path, &seen)),
         Err(e) => checks.push(Check::fail(
@@ -44,10 +46,7 @@ pub fn database_checks(path: &Path) -> Vec<Check> {
 
 fn folder_check(path: &Path) -> Check {
     const NAME: &str = "database folder";
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let folder = folder_of(path);
     if folder.is_dir() {
         return match probe_writable(&folder) {
             Ok(()) => Check::pass(NAME, format!("{} is writable", folder.display())),
@@ -84,6 +83,66 @@ fn folder_check(path: &Path) -> Check {
             "create the folder for this user, or set WA_DB_PATH to a folder it can write",
         ),
     }
+}
+
+/// The folder the database is in, `.` for a bare file name.
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A warning when other users may list or enter the database's folder (one wa-mcp
+/// created is 0700; one that existed, perhaps the owner's home, is never changed).
+/// Nothing when the folder is private or does not exist yet.
+fn folder_mode_check(path: &Path) -> Option<Check> {
+    let folder = folder_of(path);
+    let mode = fs::metadata(&folder).ok()?.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return Some(Check::pass(
+            "database folder mode",
+            format!("{mode:04o} (only this user can look inside)"),
+        ));
+    }
+    let who = if mode & 0o022 != 0 {
+        "other users of this machine can add or replace files in it"
+    } else {
+        "other users of this machine can list it and read any file in it that is not 0600"
+    };
+    Some(Check::warn(
+        "database folder mode",
+        format!("{} is {mode:04o}: {who}", folder.display()),
+        format!(
+            "wa-mcp never changes a folder it did not create: chmod 700 '{}', or set \
+             WA_DB_PATH to a file in a folder of its own (wa-mcp creates that one 0700)",
+            folder.display()
+        ),
+    ))
+}
+
+/// A failure for each `-wal` or `-shm` beside the database that others may read (the
+/// WAL holds recent messages in full); nothing for those that are private or absent.
+fn wal_mode_checks(path: &Path) -> Vec<Check> {
+    ["-wal", "-shm"]
+        .into_iter()
+        .filter_map(|suffix| {
+            let mut beside = path.as_os_str().to_owned();
+            beside.push(suffix);
+            let beside = PathBuf::from(beside);
+            let mode = fs::metadata(&beside).ok()?.permissions().mode() & 0o777;
+            (mode & 0o077 != 0).then(|| {
+                Check::fail(
+                    format!("database {suffix} mode"),
+                    format!("{mode:04o}: other users of this machine can read recent messages"),
+                    format!(
+                        "chmod 600 '{}' (wa-mcp also tightens it at its next start)",
+                        beside.display()
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Creates and removes a uniquely named empty file in `folder`.
@@ -213,6 +272,32 @@ mod tests {
         let mode = mode_check(&path);
         assert_eq!(mode.outcome, Outcome::Fail);
         assert!(mode.remedy.unwrap_or_default().contains("chmod 600"));
+    }
+
+    /// Guards finding 11 of the hardening review: an existing folder others can read
+    /// is reported (and left as it is), and so is a loose `-wal`.
+    #[test]
+    fn a_folder_others_can_read_and_a_loose_wal_are_reported() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("wa.db");
+        Store::migrate_file(&path).expect("migrates");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+        let wal = dir.path().join("wa.db-wal");
+        fs::write(&wal, b"").expect("wal");
+        fs::set_permissions(&wal, fs::Permissions::from_mode(0o644)).expect("chmod");
+        let checks = database_checks(&path);
+        let named = |name: &str| checks.iter().find(|c| c.name == name).cloned();
+        let folder = named("database folder mode").expect("a folder mode check");
+        assert_eq!(folder.outcome, Outcome::Warn, "{folder:?}");
+        assert!(folder.detail.contains("0755"), "{folder:?}");
+        assert!(folder.remedy.unwrap_or_default().contains("chmod 700"));
+        let loose = named("database -wal mode").expect("a -wal mode check");
+        assert_eq!(loose.outcome, Outcome::Fail, "{loose:?}");
+        assert_eq!(
+            fs::metadata(dir.path()).expect("dir").permissions().mode() & 0o777,
+            0o755,
+            "doctor changes nothing"
+        );
     }
 
     #[test]

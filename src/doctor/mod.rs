@@ -21,6 +21,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use crate::config::Config;
+use crate::terminal::for_terminal;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,7 +208,8 @@ pub fn print_report(sections: &[Section], out: &mut impl Write) -> io::Result<Ta
     for section in sections {
         writeln!(out, "{}", section.title)?;
         for check in &section.checks {
-            writeln!(out, "  {check}")?;
+            // A detail may quote what a remote server or Meta answered.
+            writeln!(out, "  {}", for_terminal(&check.to_string()))?;
         }
         writeln!(out)?;
     }

@@ -95,7 +95,11 @@ fn business_account_check(id: Option<&str>) -> Check {
 fn allowed_recipients_check(list: Option<&[String]>) -> Check {
     const NAME: &str = "WA_ALLOWED_RECIPIENTS";
     match list {
-        None => Check::pass(NAME, "unset: sending may reach anyone"),
+        None => Check::pass(NAME, "unset: no limit, sending may reach anyone"),
+        Some([]) => Check::pass(
+            NAME,
+            "set but empty: nobody is listed, sending reaches only contacts who wrote to you",
+        ),
         Some(list) => Check::pass(
             NAME,
             format!(

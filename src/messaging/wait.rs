@@ -69,16 +69,38 @@ impl Messaging {
         let mut plan = plan(query, contact_key)?;
         // Subscribed before the first look: a commit landing between the look and the
         // sleep still wakes the wait.
-        let mut commits = self.store.subscribe_commits();
+        let commits = self.store.subscribe_commits();
         if plan.after.is_none() {
-            let now = self.store.read(threads::newest_position).await?;
-            plan.given = NextCursor {
-                since: Some(now.created_at.clone()),
-                since_id: None,
-            };
-            plan.after = Some(now);
+            self.start_from_now(&mut plan).await?;
         }
         let deadline = tokio::time::Instant::now() + timeout;
+        self.wait_for_page(plan, contact, commits, deadline, cancelled)
+            .await
+    }
+
+    /// Points `plan` at the newest position: only messages committed from now on count,
+    /// and the cursor answered on a timeout is that position.
+    async fn start_from_now(&self, plan: &mut Plan) -> Result<(), MessagingError> {
+        let now = self.store.read(threads::newest_position).await?;
+        plan.given = NextCursor {
+            since: Some(now.created_at.clone()),
+            since_id: None,
+        };
+        plan.after = Some(now);
+        Ok(())
+    }
+
+    /// Looks for a page after the plan's cursor at once and after every commit, until
+    /// one is not empty, the deadline passes, `cancelled` completes or the store closes
+    /// (each of those answers the empty page).
+    async fn wait_for_page(
+        &self,
+        mut plan: Plan,
+        contact: Option<String>,
+        mut commits: tokio::sync::watch::Receiver<u64>,
+        deadline: tokio::time::Instant,
+        cancelled: impl Future<Output = ()>,
+    ) -> Result<MessagePage, MessagingError> {
         tokio::pin!(cancelled);
         loop {
             commits.borrow_and_update();

@@ -180,48 +180,12 @@ impl MetaClient {
         })?;
         let mut retry = 0;
         loop {
-            let started = Instant::now();
-            let sent = self
-                .inner
-                .agent
-                .get(url)
-                .header("Authorization", bearer.clone())
-                .config()
-                .timeout_global(Some(DOWNLOAD_TIMEOUT))
-                .timeout_recv_response(Some(DOWNLOAD_HEADERS_TIMEOUT))
-                .build()
-                .call();
             let attempt = retry + 1;
-            let elapsed = started.elapsed();
-            let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+            let sent = self.download_attempt(url, &bearer, host, attempt);
             let status = sent.as_ref().ok().map(|r| r.status().as_u16());
-            let result = match (&sent, status) {
-                (_, Some(s)) if (200..300).contains(&s) => MetaAttemptResult::Success,
-                (_, Some(_)) => MetaAttemptResult::HttpError,
-                (Err(ureq::Error::Timeout(_)), None) => MetaAttemptResult::NoAnswer,
-                _ => MetaAttemptResult::NotSent,
-            };
-            self.inner
-                .metrics
-                .observe_meta_attempt(MetaOperation::MediaDownload, result, elapsed);
-            tracing::debug!(host, ?status, attempt, latency_ms, "media download attempt");
-            let (error, retry_after) = match sent {
-                Ok(response) if response.status().is_success() => return Ok(response),
-                Ok(response) => match refusal(response, token) {
-                    (error, _, false) => return Err(error),
-                    (error, retry_after, true) => (error, retry_after),
-                },
-                // Their texts repeat the URL, which must not reach a log or an error.
-                Err(ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_)) => {
-                    return Err(MetaError::InvalidResponse {
-                        status: 200,
-                        detail: format!("the media download URL (host {host}) is not usable"),
-                    });
-                }
-                Err(e) => match after_failure(transport::classify(e, token), true, attempt) {
-                    ControlFlow::Continue(error) => (error, None),
-                    ControlFlow::Break(error) => return Err(error),
-                },
+            let (error, retry_after) = match judge_download(sent, token, host, attempt) {
+                ControlFlow::Break(done) => return done,
+                ControlFlow::Continue(retryable) => retryable,
             };
             tracing::warn!(host, ?status, attempt, "media download failed: {error}");
             let unit = retry::jitter_unit();
@@ -233,6 +197,70 @@ impl MetaClient {
             thread::sleep(delay);
             retry += 1;
         }
+    }
+
+    /// One download request, counted in the metrics and logged without its URL.
+    fn download_attempt(
+        &self,
+        url: &str,
+        bearer: &ureq::http::HeaderValue,
+        host: &str,
+        attempt: u32,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let started = Instant::now();
+        let sent = self
+            .inner
+            .agent
+            .get(url)
+            .header("Authorization", bearer.clone())
+            .config()
+            .timeout_global(Some(DOWNLOAD_TIMEOUT))
+            .timeout_recv_response(Some(DOWNLOAD_HEADERS_TIMEOUT))
+            .build()
+            .call();
+        let elapsed = started.elapsed();
+        let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+        let result = match (&sent, status) {
+            (_, Some(s)) if (200..300).contains(&s) => MetaAttemptResult::Success,
+            (_, Some(_)) => MetaAttemptResult::HttpError,
+            (Err(ureq::Error::Timeout(_)), None) => MetaAttemptResult::NoAnswer,
+            _ => MetaAttemptResult::NotSent,
+        };
+        self.inner
+            .metrics
+            .observe_meta_attempt(MetaOperation::MediaDownload, result, elapsed);
+        tracing::debug!(host, ?status, attempt, latency_ms, "media download attempt");
+        sent
+    }
+}
+
+/// What one download attempt settles: the response or a final error (`Break`), or an
+/// error worth another attempt, with Meta's `Retry-After` when it gave one.
+fn judge_download(
+    sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    token: &str,
+    host: &str,
+    attempt: u32,
+) -> ControlFlow<Result<ureq::http::Response<ureq::Body>, MetaError>, (MetaError, Option<Duration>)>
+{
+    match sent {
+        Ok(response) if response.status().is_success() => ControlFlow::Break(Ok(response)),
+        Ok(response) => match refusal(response, token) {
+            (error, _, false) => ControlFlow::Break(Err(error)),
+            (error, retry_after, true) => ControlFlow::Continue((error, retry_after)),
+        },
+        // Their texts repeat the URL, which must not reach a log or an error.
+        Err(ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_)) => {
+            ControlFlow::Break(Err(MetaError::InvalidResponse {
+                status: 200,
+                detail: format!("the media download URL (host {host}) is not usable"),
+            }))
+        }
+        Err(e) => match after_failure(transport::classify(e, token), true, attempt) {
+            ControlFlow::Continue(error) => ControlFlow::Continue((error, None)),
+            ControlFlow::Break(error) => ControlFlow::Break(Err(error)),
+        },
     }
 }
 

@@ -29,24 +29,27 @@ pub fn upsert_contact_inbound(
     seen: &ContactSeen,
     inbound_at: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
-    let by_user: Option<String> = match &seen.user_id {
-        Some(u) => ctx
-            .row("SELECT wa_id FROM contacts WHERE user_id = ?1", [u], |r| {
-                r.get(0)
-            })
-            .optional()?,
-        None => None,
+    let Some(key) = thread_key(ctx, seen)? else {
+        return Ok(None);
     };
-    let by_phone: Option<String> = match &seen.wa_id {
-        Some(p) => ctx
-            .row("SELECT wa_id FROM contacts WHERE wa_id = ?1", [p], |r| {
-                r.get(0)
-            })
-            .optional()?,
-        None => None,
-    };
-    let now = ctx.now().to_owned();
-    let key = match (by_user, by_phone, &seen.wa_id) {
+    record_seen_fields(ctx, &key, seen, inbound_at)?;
+    Ok(Some(key))
+}
+
+/// The key the user `seen` threads on, after creating, re-keying or merging their row
+/// as the delivery shows; `None` when it names no one.
+fn thread_key(ctx: &mut WriteCtx<'_>, seen: &ContactSeen) -> Result<Option<String>, StoreError> {
+    let by_user = key_of(
+        ctx,
+        "SELECT wa_id FROM contacts WHERE user_id = ?1",
+        seen.user_id.as_deref(),
+    )?;
+    let by_phone = key_of(
+        ctx,
+        "SELECT wa_id FROM contacts WHERE wa_id = ?1",
+        seen.wa_id.as_deref(),
+    )?;
+    Ok(Some(match (by_user, by_phone, &seen.wa_id) {
         (Some(u), Some(p), _) if u != p => {
             merge_into(ctx, &u, &p)?;
             p
@@ -65,13 +68,38 @@ pub fn upsert_contact_inbound(
             let Some(key) = seen.wa_id.clone().or_else(|| seen.user_id.clone()) else {
                 return Ok(None);
             };
+            let now = ctx.now().to_owned();
             ctx.exec(
                 "INSERT INTO contacts (wa_id, first_seen_at, updated_at) VALUES (?1, ?2, ?2)",
                 params![key, now],
             )?;
             key
         }
+    }))
+}
+
+/// The key `sql` finds for `value`; `None` without a value or a match.
+fn key_of(
+    ctx: &mut WriteCtx<'_>,
+    sql: &str,
+    value: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    let Some(value) = value else {
+        return Ok(None);
     };
+    Ok(ctx.row(sql, [value], |r| r.get(0)).optional()?)
+}
+
+/// Fills the contact keyed `key` with what `seen` knows (never erasing a known field)
+/// and moves its last inbound time forward to `inbound_at`; writes nothing when
+/// nothing changes.
+fn record_seen_fields(
+    ctx: &mut WriteCtx<'_>,
+    key: &str,
+    seen: &ContactSeen,
+    inbound_at: Option<&str>,
+) -> Result<(), StoreError> {
+    let now = ctx.now().to_owned();
     ctx.exec(
         "UPDATE contacts SET
              user_id = coalesce(?2, user_id),
@@ -97,7 +125,7 @@ pub fn upsert_contact_inbound(
             inbound_at
         ],
     )?;
-    Ok(Some(key))
+    Ok(())
 }
 
 /// The fields a merged-away contact hands to the one it is merged into.

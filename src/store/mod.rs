@@ -16,6 +16,7 @@ pub mod read;
 pub mod recipients;
 pub mod reprocess;
 mod statuses;
+pub mod synthetic;
 pub mod threads;
 mod watch;
 mod writer;

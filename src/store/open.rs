@@ -14,23 +14,18 @@ mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
-/// Creates the database's folder (mode 0700) and the file itself (mode 0600) when they
-/// do not exist, and tightens an existing file to 0600. The WAL and shared-memory files
-/// SQLite creates beside it take the same mode.
+/// Creates the database's folder (mode 0700, whatever the umask) and the file itself
+/// (mode 0600) when they do not exist, and tightens an existing file, and any `-wal` or
+/// `-shm` beside it, to 0600. SQLite creates those two with the database file's mode,
+/// so a file that was looser once may have left looser ones behind. A folder that
+/// already existed is never changed: it may be the owner's home (`doctor` warns instead).
 pub fn prepare_file(path: &Path) -> Result<(), StoreError> {
     let io = |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
-    {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir).map_err(io)?;
     }
     OpenOptions::new()
         .create(true)
@@ -38,9 +33,41 @@ pub fn prepare_file(path: &Path) -> Result<(), StoreError> {
         .mode(0o600)
         .open(path)
         .map_err(io)?;
-    let mode = fs::metadata(path).map_err(io)?.permissions().mode();
+    tighten_to_owner_only(path).map_err(io)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut beside = path.as_os_str().to_owned();
+        beside.push(suffix);
+        match tighten_to_owner_only(Path::new(&beside)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => other.map_err(io)?,
+        }
+    }
+    Ok(())
+}
+
+/// Creates `dir` and any missing parent, each mode 0700; folders that exist are left
+/// as they are.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    // The umask and a default ACL may have widened what mkdir was asked for.
+    for created in missing {
+        fs::set_permissions(created, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Sets a file that group or others may use to 0600.
+fn tighten_to_owner_only(path: &Path) -> std::io::Result<()> {
+    let mode = fs::metadata(path)?.permissions().mode();
     if mode & 0o077 != 0 {
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io)?;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
 }
