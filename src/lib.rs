@@ -1,9 +1,12 @@
 //! wa-mcp: WhatsApp for Claude and any MCP client, through Meta's official Cloud API.
 //!
-//! The layout follows the boundaries: [`http`] (the hyper transport and routes),
-//! [`webhook`] (signature, redaction, normalisation), [`store`] (the SQLite file and its
-//! one writer), [`cli`] (the commands), with [`config`], [`model`], [`phone`] and
-//! [`timefmt`] shared by all, and [`terminal`] for printing what others wrote.
+//! Four layers, each using only those below it (`docs/architecture/overview.md`, kept
+//! by `tests/layers.rs`): shared values and helpers ([`model`], [`hex`], [`timefmt`],
+//! [`phone`], [`config`], [`metrics`], and [`terminal`] for printing what others
+//! wrote); the boundaries ([`store`], the SQLite file and its one writer; [`webhook`],
+//! signature, redaction and normalisation; [`meta`], the Graph API client); what an
+//! owner does ([`messaging`]); and the transports and tools ([`http`], [`mcp`],
+//! [`cli`], [`doctor`], [`bench`](mod@bench)).
 
 pub mod bench;
 pub mod cli;

@@ -13,6 +13,11 @@ const UNIT: &str = "packaging/systemd/wa-mcp.service";
 const USER_UNIT: &str = "packaging/systemd/user/wa-mcp.service";
 const PLIST: &str = "packaging/launchd/com.wa-mcp.serve.plist";
 const ENV_EXAMPLE: &str = "packaging/wa-mcp.env.example";
+const BACKUP_UNIT: &str = "packaging/systemd/backup/wa-mcp-backup.service";
+const BACKUP_TIMER: &str = "packaging/systemd/backup/wa-mcp-backup.timer";
+const USER_BACKUP_UNIT: &str = "packaging/systemd/user/wa-mcp-backup.service";
+const USER_BACKUP_TIMER: &str = "packaging/systemd/user/wa-mcp-backup.timer";
+const BACKUP_PLIST: &str = "packaging/launchd/com.wa-mcp.backup.plist";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -335,6 +340,177 @@ fn systemd_unit_exposure_is_low() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the nightly backup (systemd)
+// ---------------------------------------------------------------------------------------------
+
+/// The arguments of `ExecStart=`: the binary, `backup`, the folder, `--keep N`.
+fn backup_exec(unit: &Unit) -> Vec<String> {
+    let exec: Vec<String> = single(unit, "Service", "ExecStart")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(exec[..2], ["/usr/bin/wa-mcp", "backup"], "{exec:?}");
+    assert_eq!(exec[3..], ["--keep", "7"], "{exec:?}");
+    exec
+}
+
+fn assert_nightly_timer(rel: &str) {
+    let timer = parse_unit(&read(rel));
+    let calendar = single(&timer, "Timer", "OnCalendar");
+    assert!(
+        calendar.starts_with("*-*-* ") || calendar == "daily",
+        "once a day: {calendar}"
+    );
+    assert!(
+        is_true(single(&timer, "Timer", "Persistent")),
+        "a missed night runs at boot"
+    );
+    assert!(
+        !timer["Timer"].contains_key("Unit"),
+        "the timer starts the service of its own name"
+    );
+    assert_eq!(single(&timer, "Install", "WantedBy"), "timers.target");
+}
+
+#[test]
+fn system_backup_runs_as_the_receivers_user_on_its_database() {
+    let unit = parse_unit(&read(BACKUP_UNIT));
+    let receiver = parse_unit(&read(UNIT));
+    let s = "Service";
+    assert_eq!(single(&unit, s, "Type"), "oneshot");
+    let exec = backup_exec(&unit);
+    assert_eq!(exec[2], "/var/lib/wa-mcp-backups");
+    assert_eq!(
+        values(&unit, s, "Environment"),
+        values(&receiver, s, "Environment"),
+        "the same database as wa-mcp.service"
+    );
+    assert_eq!(
+        single(&unit, s, "EnvironmentFile"),
+        single(&receiver, s, "EnvironmentFile")
+    );
+    // The receiver's dynamic user is named after its unit: the same name, the same UID.
+    assert!(is_true(single(&unit, s, "DynamicUser")));
+    assert_eq!(single(&unit, s, "User"), "wa-mcp");
+    assert_eq!(
+        words(&unit, s, "StateDirectory"),
+        ["wa-mcp", "wa-mcp-backups"]
+    );
+    assert_eq!(single(&unit, s, "UMask"), "0077");
+    for key in [
+        "ProtectHome",
+        "PrivateTmp",
+        "PrivateNetwork",
+        "NoNewPrivileges",
+        "PrivateDevices",
+    ] {
+        assert!(is_true(single(&unit, s, key)), "{key}=yes");
+    }
+    assert_eq!(single(&unit, s, "ProtectSystem"), "strict");
+    assert!(
+        values(&unit, s, "CapabilityBoundingSet")
+            .iter()
+            .all(String::is_empty)
+    );
+    assert!(
+        !unit.contains_key("Install"),
+        "started by the timer, never enabled itself"
+    );
+    assert_nightly_timer(BACKUP_TIMER);
+}
+
+#[test]
+fn user_backup_copies_the_default_database_nightly() {
+    let text = read(USER_BACKUP_UNIT);
+    let unit = parse_unit(&text);
+    assert_eq!(single(&unit, "Service", "Type"), "oneshot");
+    assert_eq!(backup_exec(&unit)[2], "%h/.local/share/wa-mcp-backups");
+    assert!(
+        !text.contains("\nEnvironment=WA_DB_PATH"),
+        "the default database"
+    );
+    assert_eq!(
+        single(&unit, "Service", "EnvironmentFile"),
+        single(&parse_unit(&read(USER_UNIT)), "Service", "EnvironmentFile")
+    );
+    assert!(!unit["Service"].contains_key("CapabilityBoundingSet"));
+    assert!(!unit.contains_key("Install"));
+    assert_nightly_timer(USER_BACKUP_TIMER);
+}
+
+/// `systemd-analyze verify` on a backup timer and its service (with ExecStart pointing at
+/// the binary under test when /usr/bin/wa-mcp is absent), failing on any complaint.
+fn verify_backup_pair(service: &str, timer: &str, user: bool) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let binary = env!("CARGO_BIN_EXE_wa-mcp");
+    let mut text = read(service);
+    if !Path::new("/usr/bin/wa-mcp").exists() {
+        text = text.replace(
+            "\nExecStart=/usr/bin/wa-mcp ",
+            &format!("\nExecStart={binary} "),
+        );
+    }
+    std::fs::write(dir.path().join("wa-mcp-backup.service"), text).expect("service copy");
+    let timer_copy = dir.path().join("wa-mcp-backup.timer");
+    std::fs::write(&timer_copy, read(timer)).expect("timer copy");
+    let mut cmd = Command::new("systemd-analyze");
+    if user {
+        let runtime = dir.path().join("runtime");
+        std::fs::create_dir(&runtime).expect("runtime dir");
+        cmd.arg("--user").env("XDG_RUNTIME_DIR", &runtime);
+    }
+    cmd.arg("verify")
+        .arg(&timer_copy)
+        .arg(dir.path().join("wa-mcp-backup.service"));
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("skipped: systemd-analyze is not installed, {timer} was not verified");
+            return;
+        }
+        Err(e) => panic!("systemd-analyze: {e}"),
+    };
+    assert!(out.status.success(), "{}", report(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let ours: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("wa-mcp-backup."))
+        .collect();
+    assert!(ours.is_empty(), "systemd-analyze complains: {ours:#?}");
+}
+
+#[test]
+fn backup_unit_exposure_is_low() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = dir.path().join("wa-mcp-backup.service");
+    let binary = env!("CARGO_BIN_EXE_wa-mcp");
+    let text = read(BACKUP_UNIT).replace(
+        "\nExecStart=/usr/bin/wa-mcp ",
+        &format!("\nExecStart={binary} "),
+    );
+    std::fs::write(&copy, text).expect("service copy");
+    let Some(out) = systemd_analyze(
+        &["security", "--offline=yes", "--threshold=20", "--no-pager"],
+        &copy,
+    ) else {
+        eprintln!("skipped: systemd-analyze is not installed, the exposure was not measured");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("unrecognized option") || stderr.contains("Unknown option") {
+        eprintln!("skipped: this systemd-analyze has no `security --offline` (systemd < 250)");
+        return;
+    }
+    assert!(out.status.success(), "{}", report(&out));
+}
+
+#[test]
+fn backup_timers_pass_systemd_analyze_verify() {
+    verify_backup_pair(BACKUP_UNIT, BACKUP_TIMER, false);
+    verify_backup_pair(USER_BACKUP_UNIT, USER_BACKUP_TIMER, true);
+}
+
+// ---------------------------------------------------------------------------------------------
 // launchd
 // ---------------------------------------------------------------------------------------------
 
@@ -556,7 +732,11 @@ fn to_plist(name: &str, children: &[Node]) -> Plist {
 }
 
 fn load_plist() -> Plist {
-    let Node::Element { name, children } = parse_xml(&read(PLIST)) else {
+    load_plist_at(PLIST)
+}
+
+fn load_plist_at(rel: &str) -> Plist {
+    let Node::Element { name, children } = parse_xml(&read(rel)) else {
         panic!("no root element");
     };
     assert_eq!(name, "plist");
@@ -637,6 +817,67 @@ fn launchd_plist_is_well_formed_with_the_expected_keys() {
     }
 }
 
+#[test]
+fn launchd_backup_runs_nightly_on_the_default_database() {
+    let job = load_plist_at(BACKUP_PLIST);
+    let label = job.get("Label").expect("Label").str();
+    assert_eq!(label, "com.wa-mcp.backup");
+    assert!(BACKUP_PLIST.ends_with(&format!("/{label}.plist")));
+    let Some(Plist::Array(args)) = job.get("ProgramArguments") else {
+        panic!("ProgramArguments must be an array");
+    };
+    let args: Vec<&str> = args.iter().map(Plist::str).collect();
+    let serve = load_plist();
+    let Some(Plist::Array(serve_args)) = serve.get("ProgramArguments") else {
+        panic!("the serve agent has ProgramArguments");
+    };
+    assert_eq!(
+        args[0],
+        serve_args[0].str(),
+        "the same binary as the serve agent"
+    );
+    assert_eq!(
+        args[1..],
+        [
+            "backup",
+            "/Users/YOU/.local/share/wa-mcp-backups",
+            "--keep",
+            "7"
+        ]
+    );
+    let when = job
+        .get("StartCalendarInterval")
+        .expect("StartCalendarInterval");
+    assert!(
+        matches!(when.get("Hour"), Some(Plist::Integer(0..=23))),
+        "{when:?}"
+    );
+    assert!(
+        matches!(when.get("Minute"), Some(Plist::Integer(0..=59))),
+        "{when:?}"
+    );
+    assert!(
+        when.get("Day").is_none() && when.get("Weekday").is_none(),
+        "every night"
+    );
+    assert_eq!(job.get("RunAtLoad"), Some(&Plist::Bool(false)));
+    assert!(
+        job.get("KeepAlive").is_none(),
+        "a job that ends, not a daemon"
+    );
+    assert!(
+        job.get("EnvironmentVariables").is_none(),
+        "no secrets: a backup needs none, and the default WA_DB_PATH is the daemon's"
+    );
+    for key in ["StandardOutPath", "StandardErrorPath"] {
+        let path = job.get(key).expect(key).str();
+        assert!(
+            path.ends_with("/Library/Logs/wa-mcp-backup.log"),
+            "{key}: {path}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // cargo-deb
 // ---------------------------------------------------------------------------------------------
@@ -699,6 +940,18 @@ fn deb_metadata_ships_binary_unit_and_env_file() {
     );
     assert!(has(ENV_EXAMPLE, "usr/share/doc/wa-mcp/", "644"));
     assert!(has(USER_UNIT, "usr/lib/systemd/user/", "644"));
+    for unit in [BACKUP_UNIT, BACKUP_TIMER] {
+        assert!(
+            has(unit, "usr/lib/systemd/system/", "644"),
+            "{unit}: {assets:?}"
+        );
+    }
+    for unit in [USER_BACKUP_UNIT, USER_BACKUP_TIMER] {
+        assert!(
+            has(unit, "usr/lib/systemd/user/", "644"),
+            "{unit}: {assets:?}"
+        );
+    }
     for [source, _, _] in &assets {
         if !source.starts_with("target/") {
             assert!(root().join(source).is_file(), "asset {source} is missing");

@@ -1,6 +1,8 @@
 //! The command line: clap definitions, logging set-up and one function per command.
 
 mod auth;
+mod backup;
+mod backup_media;
 mod doctor;
 pub mod events;
 mod mcp;
@@ -62,6 +64,9 @@ pub enum Command {
     /// The owner's side of remote MCP: passphrase, approved clients, revocation
     #[command(subcommand)]
     Auth(auth::AuthCommand),
+    /// A consistent, checked copy of the database and its saved media in DIR (safe while
+    /// serve runs); keeps the newest N
+    Backup(backup::BackupArgs),
     /// Benchmarks and the crash test (see docs/performance.md)
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -84,6 +89,9 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Bench(#[from] crate::bench::BenchError),
+    /// A command that could not do what was asked, said for the user.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// Logs go to stderr only (stdout belongs to command output and, later, to MCP),
@@ -126,6 +134,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
         Command::Auth(command) => auth::auth(&config, &command),
+        Command::Backup(args) => backup::backup(&config, &args),
         Command::Bench(command) => Ok(crate::bench::run(&config, &command)?),
     }
 }

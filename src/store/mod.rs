@@ -2,11 +2,13 @@
 //! through a small pool of read-only connections. Nothing outside this module
 //! writes SQL.
 
+pub mod backup;
 mod checkpoint;
 mod contacts;
 pub mod conversations;
 mod ingest;
 pub mod inspect;
+pub mod lock;
 pub mod media;
 pub mod oauth;
 mod open;
@@ -62,6 +64,9 @@ pub enum StoreError {
     /// The writer's queue is full: the caller should shed load (503) rather than wait.
     #[error("the database writer is saturated; try again shortly")]
     Saturated,
+    /// A restore holds the database's lock: the file is being replaced.
+    #[error("{0} is being restored from a backup; try again once the restore has finished")]
+    Restoring(PathBuf),
     #[error("{0}")]
     Internal(String),
 }
@@ -110,6 +115,9 @@ struct Inner {
     commits: watch::CommitSignal,
     /// The cross-process commit watcher, started by the first subscriber.
     commit_watcher: Mutex<Option<watch::Watcher>>,
+    /// Held while this store has the file open, so `restore` refuses to replace it;
+    /// declared last so it is released only after every connection has closed.
+    _lock: lock::DatabaseLock,
 }
 
 impl Drop for Inner {
@@ -140,6 +148,7 @@ impl Store {
     /// and the reader pool.
     pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         open::prepare_file(path)?;
+        let held = lock::DatabaseLock::shared(path, options.busy_timeout)?;
         let mut conn = open::open_writer(path, options.busy_timeout)?;
         let applied = open::migrate(&mut conn)?;
         let checkpointer = if options.background_checkpoints {
@@ -191,6 +200,7 @@ impl Store {
                 checkpointer,
                 commits,
                 commit_watcher: Mutex::new(None),
+                _lock: held,
             }),
         })
     }
@@ -198,7 +208,9 @@ impl Store {
     /// Applies pending migrations to the file at `path` without starting a store.
     pub fn migrate_file(path: &Path) -> Result<Vec<String>, StoreError> {
         open::prepare_file(path)?;
-        let mut conn = open::open_writer(path, StoreOptions::default().busy_timeout)?;
+        let busy = StoreOptions::default().busy_timeout;
+        let _held = lock::DatabaseLock::shared(path, busy)?;
+        let mut conn = open::open_writer(path, busy)?;
         open::migrate(&mut conn)
     }
 

@@ -135,3 +135,13 @@ pub fn latest_version() -> i32 {
         .max()
         .unwrap_or(0)
 }
+
+/// Every migration embedded in this binary: `(version, name, checksum)`, as refinery
+/// records them in `refinery_schema_history` once applied.
+pub fn known_migrations() -> Vec<(i32, String, u64)> {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| (m.version(), m.name().to_owned(), m.checksum()))
+        .collect()
+}
