@@ -225,6 +225,11 @@ fn a_wrong_passphrase_issues_nothing_and_throttles_until_the_owner_resets_it() {
         throttled.body
     );
     assert!(run_auth(&server, &["clients"]).contains("throttled"));
+    let report = doctor(&server, &server.base);
+    assert!(
+        line(&report, "consent throttle").starts_with("WARN"),
+        "{report}"
+    );
     // The owner ends it by setting the passphrase again.
     set_passphrase(&server.db, PASSPHRASE);
     let approved = server.approve(&page, PASSPHRASE);
@@ -466,5 +471,163 @@ fn remote_routes_are_404_until_a_passphrase_exists() {
             .call("GET", "/.well-known/oauth-protected-resource", &[], None)
             .status,
         200
+    );
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let mut out = Vec::new();
+    for chunk in s.trim_end_matches('=').as_bytes().chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, c)| n | (u32::from(value(*c)) << (18 - 6 * i)));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+#[test]
+fn a_remote_client_gets_media_content_not_a_path_and_its_sends_carry_its_client_id() {
+    use sha2::Digest;
+    let bytes: Vec<u8> = (0..3000u32).map(|i| ((i * 7) % 251) as u8).collect();
+    let digest = sha2::Sha256::digest(&bytes);
+    let mut graph = mockito::Server::new();
+    let info = json!({"url": format!("{}/whatsapp_business/attachments/?mid=1&hash=h", graph.url()),
+        "mime_type": "image/jpeg", "sha256": wa_mcp::hex::to_hex(&digest), "file_size": "3000",
+        "id": "1003383421387256", "messaging_product": "whatsapp"});
+    let _info = graph
+        .mock("GET", "/v26.0/1003383421387256")
+        .with_body(info.to_string())
+        .create();
+    let _file = graph
+        .mock("GET", "/whatsapp_business/attachments/")
+        .match_query(mockito::Matcher::Any)
+        .with_header("content-type", "image/jpeg")
+        .with_body(&bytes)
+        .create();
+    let send = graph
+        .mock("POST", "/v26.0/106540352242922/messages")
+        .with_header("content-type", "application/json")
+        .with_body(common::fixture("graph_send_success_text.json"))
+        .expect(1)
+        .create();
+    let server = RemoteServer::start(&graph.url());
+    let mut image = common::fixture_json("inbound_image.json");
+    let message = &mut image["entry"][0]["changes"][0]["value"]["messages"][0];
+    message["image"]["sha256"] = json!(standard_base64(&digest));
+    let wamid = message["id"].as_str().expect("wamid").to_owned();
+    common::listener::post_signed(server.port, image.to_string().as_bytes());
+
+    let (client, tokens) = server.authorize();
+    let access = tokens["access_token"].as_str().expect("access");
+    let session = open_session(&server, access);
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "get_media", "arguments": {"messageId": wamid}}});
+    let result = server.mcp(access, &headers, &call).rpc()["result"].clone();
+    assert_eq!(result["isError"], false, "{result}");
+    assert!(
+        result["structuredContent"].get("path").is_none(),
+        "{result}"
+    );
+    assert_eq!(result["structuredContent"]["size"], 3000);
+    let resource = &result["content"][1]["resource"];
+    assert_eq!(result["content"][1]["type"], "resource");
+    assert_eq!(resource["mimeType"], "image/jpeg");
+    assert_eq!(
+        decode_base64(resource["blob"].as_str().expect("blob")),
+        bytes
+    );
+    assert!(
+        !result
+            .to_string()
+            .contains(&server.dir.path().display().to_string()),
+        "a local path leaked"
+    );
+
+    let call = json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call",
+        "params": {"name": "send_message", "arguments": {"to": "+1 555 123 4567", "body": "sent from the web"}}});
+    let sent = server.mcp(access, &headers, &call).rpc();
+    assert_eq!(sent["result"]["isError"], false, "{sent}");
+    send.assert();
+    let conn = rusqlite::Connection::open(&server.db).expect("db");
+    let owner: String = conn
+        .query_row(
+            "SELECT client_id FROM messages WHERE direction = 'outbound'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("row");
+    assert_eq!(owner, client);
+}
+
+fn standard_base64(bytes: &[u8]) -> String {
+    let url = wa_mcp::messaging::oauth::secrets::base64url(bytes)
+        .replace('-', "+")
+        .replace('_', "/");
+    let pad = (4 - url.len() % 4) % 4;
+    url + &"=".repeat(pad)
+}
+
+fn doctor(server: &RemoteServer, public_url: &str) -> String {
+    let out = std::process::Command::new(common::mcp_client::BIN)
+        .env_clear()
+        .env("WA_DB_PATH", &server.db)
+        .env("WA_PUBLIC_URL", public_url)
+        .env("APP_HTTP_PORT", common::free_port().to_string())
+        .arg("doctor")
+        .output()
+        .expect("doctor runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn line<'a>(report: &'a str, name: &str) -> &'a str {
+    report
+        .lines()
+        .map(str::trim_start)
+        .find(|l| {
+            l.get(6..)
+                .is_some_and(|rest| rest.starts_with(&format!("{name}:")))
+        })
+        .unwrap_or_else(|| panic!("no {name} line in {report}"))
+}
+
+#[test]
+fn doctor_reports_remote_mcp_and_reaches_the_metadata_through_the_public_url() {
+    let server = RemoteServer::start(NO_META);
+    let report = doctor(&server, &server.base);
+    assert!(
+        line(&report, "WA_PUBLIC_URL").starts_with("PASS"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "owner passphrase").starts_with("PASS"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "consent throttle").starts_with("PASS"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "remote metadata").starts_with("PASS"),
+        "{report}"
+    );
+
+    let other = format!("http://127.0.0.1:{}", common::free_port());
+    assert!(line(&doctor(&server, &other), "remote metadata").starts_with("FAIL"));
+    let insecure = doctor(&server, "http://wa.example.com");
+    assert!(
+        line(&insecure, "WA_PUBLIC_URL").starts_with("FAIL"),
+        "{insecure}"
     );
 }

@@ -6,6 +6,7 @@ mod crash;
 mod load;
 mod pages;
 mod payload;
+mod remote;
 mod server;
 mod stats;
 
@@ -19,6 +20,7 @@ use crate::store::StoreError;
 pub use crash::CrashArgs;
 pub use load::WebhookArgs;
 pub use pages::PagesArgs;
+pub use remote::RemoteArgs;
 
 /// Why a benchmark could not run or did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,8 @@ pub enum BenchCommand {
     Webhook(WebhookArgs),
     /// get_messages pages on a 1,000,000-row database, in the store and over stdio
     Pages(PagesArgs),
+    /// A get_messages tool call over /mcp on loopback (OAuth bearer checked) against stdio
+    Remote(RemoteArgs),
     /// SIGKILL the server under load, restart, and check nothing acknowledged was lost
     Crash(CrashArgs),
 }
@@ -47,5 +51,6 @@ pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchErr
         BenchCommand::Webhook(args) => load::run(config, args),
         BenchCommand::Pages(args) => pages::run(args),
         BenchCommand::Crash(args) => crash::run(args),
+        BenchCommand::Remote(args) => remote::run(args),
     }
 }

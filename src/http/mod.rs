@@ -87,6 +87,9 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Fut
             },
             () = &mut shutdown => break,
         };
+        // Answers go out at once: with Nagle's algorithm a small response written in two
+        // parts (an event stream's) waits for the client's delayed ACK, ~40 ms.
+        let _ = stream.set_nodelay(true);
         let state = Arc::clone(&state);
         let service = service_fn(move |req| handle(Arc::clone(&state), req, peer));
         let conn = http1::Builder::new()

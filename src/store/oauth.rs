@@ -377,3 +377,19 @@ pub fn touch_client(ctx: &mut WriteCtx<'_>, client_id: &str, now: &str) -> Resul
     )?;
     Ok(())
 }
+
+/// The owner's row of the existing file at `path`, read without creating, migrating or
+/// changing anything (for `doctor`); `None` when the file predates remote MCP.
+pub fn owner_in_file(path: &std::path::Path) -> Result<Option<OwnerRow>, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let exists: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'oauth_owner'",
+        [],
+        |r| r.get(0),
+    )?;
+    if exists { owner(&conn) } else { Ok(None) }
+}

@@ -180,9 +180,21 @@ pub struct OwnerStatus {
 
 /// The owner's passphrase and throttle state as stored.
 pub fn owner_status(store: &Store) -> Result<OwnerStatus, StoreError> {
-    let owner = store.read_blocking(crate::store::oauth::owner)?;
+    Ok(status_of(store.read_blocking(crate::store::oauth::owner)?))
+}
+
+/// [`owner_status`] of the database file at `path`, read without changing it (for
+/// `doctor`); a file that does not exist has no passphrase.
+pub fn owner_status_in_file(path: &std::path::Path) -> Result<OwnerStatus, StoreError> {
+    if !path.exists() {
+        return Ok(status_of(None));
+    }
+    Ok(status_of(crate::store::oauth::owner_in_file(path)?))
+}
+
+fn status_of(owner: Option<crate::store::oauth::OwnerRow>) -> OwnerStatus {
     let now = format_micros(crate::timefmt::now_micros());
-    Ok(match owner {
+    match owner {
         None => OwnerStatus {
             passphrase_set: false,
             failed_attempts: 0,
@@ -193,5 +205,5 @@ pub fn owner_status(store: &Store) -> Result<OwnerStatus, StoreError> {
             failed_attempts: o.failed_attempts,
             throttled_until: o.next_attempt_at.filter(|t| *t > now),
         },
-    })
+    }
 }
