@@ -20,6 +20,7 @@ pub mod meta;
 pub mod metrics;
 pub mod model;
 pub mod phone;
+pub mod redact;
 pub mod store;
 pub mod terminal;
 pub mod timefmt;

@@ -113,18 +113,27 @@ fn assert_secret_not_stored(path: &Path, body: &[u8]) {
     );
 }
 
-/// Open defect, found by fuzzing `normalise`: JSON held in a string inside JSON that
-/// serde_json refuses is not redacted, because `redact_text` treats string literals as
-/// opaque. Move the files in `<target>/open/` up into `<target>/` and drop the `ignore`
-/// once fixed.
+/// Guards the fix of a defect found by fuzzing `normalise`: JSON held in a string inside
+/// a `response_json` that serde_json refuses was not redacted, because `redact_text`
+/// treated string literals as opaque. Its inputs were kept in `<target>/open/` with this
+/// test ignored until the fix.
 #[test]
-#[ignore = "open defect: a secret in JSON held in a string inside a refused \
-            response_json is stored; see docs/reliability.md"]
 fn secrets_in_json_strings_inside_refused_json_are_not_stored() {
-    replay("normalise/open", fuzz_checks::normalise::check);
-    replay("redact/open", fuzz_checks::redact::check);
-    for path in corpus("normalise/open") {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    for name in [
+        "secret_in_json_string_inside_refused_response_json",
+        "fuzz_found_secret_in_json_string_inside_refused_response_json",
+        "fuzz_found_secret_in_nested_json_of_refused_flow_response",
+    ] {
+        let path = dir.join("normalise").join(name);
         let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        fuzz_checks::normalise::check(&body);
         assert_secret_not_stored(&path, &body);
     }
+    let path = dir.join("redact/secret_in_json_string_inside_refused_json_string");
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    fuzz_checks::redact::check(&data);
+    let mut value: serde_json::Value = serde_json::from_slice(&data).expect("JSON");
+    wa_mcp::redact::redact(&mut value);
+    assert!(!value.to_string().contains(LEAK_MARKER), "{value}");
 }

@@ -17,6 +17,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 1),
     ("metrics", 1),
     ("terminal", 1),
+    ("redact", 1),
     ("store", 2),
     ("webhook", 2),
     ("meta", 2),

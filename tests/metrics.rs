@@ -326,6 +326,54 @@ fn metrics_are_refused_to_requests_that_came_through_a_tunnel() {
     assert_eq!(server.get("/metrics").status, 200, "a direct scrape works");
 }
 
+/// `GET /metrics` sent by hand with `host`, over a fresh connection; the status code.
+fn metrics_status_with_host(server: &TestServer, host: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+    let head = format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).expect("write");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line")
+}
+
+#[test]
+fn metrics_are_refused_to_a_host_that_is_not_loopback() {
+    // A page that rebinds its own name to 127.0.0.1 connects from loopback with no proxy
+    // header; only its Host gives it away.
+    let server = TestServer::start();
+    let port = server.addr.port();
+    for host in [
+        format!("rebind.example.com:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+        "localhost.example".to_owned(),
+    ] {
+        assert_eq!(metrics_status_with_host(&server, &host), 404, "{host}");
+    }
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        assert_eq!(metrics_status_with_host(&server, &host), 200, "{host}");
+    }
+}
+
+#[test]
+fn the_webhook_accepts_whatever_host_the_tunnel_sends() {
+    let server = TestServer::start();
+    let body = fixture("inbound_text.json");
+    let reply = server.post(
+        &body,
+        &[
+            ("x-hub-signature-256", sign(&body).as_str()),
+            ("host", "wa.owner-tunnel.example"),
+            ("x-forwarded-for", "203.0.113.7"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
 #[test]
 fn a_server_without_app_secret_counts_refused_posts() {
     let server = TestServer::start_with(None, None);

@@ -2075,7 +2075,8 @@ fn secrets_are_redacted_in_payload_and_rows() {
                         "type": "text",
                         "text": {"body": "my access_token is not a key here", "access_token": secrets[4]},
                         "context": {"nested": [{"deeper": [{"APP_SECRET": secrets[5]}]}]},
-                        "note": format!("{{\"access_token\":\"{}\"}}", secrets[8])
+                        // A field Meta defines as carrying JSON (a Flow reply's).
+                        "response_json": format!("{{\"access_token\":\"{}\"}}", secrets[8])
                     }],
                     "statuses": [{
                         "id": "wamid.S1",
@@ -2118,8 +2119,10 @@ fn secrets_are_redacted_in_payload_and_rows() {
         m.raw["context"]["nested"][0]["deeper"][0]["APP_SECRET"],
         REDACTED
     );
-    let note: Value = serde_json::from_str(m.raw["note"].as_str().expect("note stays a string"))
-        .expect("note stays JSON");
+    let carried = m.raw["response_json"]
+        .as_str()
+        .expect("response_json stays a string");
+    let note: Value = serde_json::from_str(carried).expect("response_json stays JSON");
     assert_eq!(note, json!({"access_token": REDACTED}));
     assert_eq!(
         m.sender,
@@ -2139,4 +2142,22 @@ fn secrets_are_redacted_in_payload_and_rows() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(p.payload_sha256, expected);
+}
+
+/// Guards finding 5 of the hardening review: a WhatsApp user's text that happens to be
+/// JSON was stored re-sorted and redacted. It is a person's text: the row's body, its
+/// raw object and the delivery log keep it exactly as written.
+#[test]
+fn a_text_message_that_is_json_is_stored_exactly_as_written() {
+    let text = r#"{"zeta": 1, "my_password_hint": "blue"}"#;
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {"metadata": {"phone_number_id": "106540352242922"},
+        "messages": [{"from": "447700900123", "id": "wamid.J1", "timestamp": "1795428000",
+                      "type": "text", "text": {"body": text}}]}}]}]});
+    let prepared = prepare_delivery(body.to_string().as_bytes(), "json-text".into(), 0);
+    let delivery = prepared.parsed.as_ref().expect("normalised");
+    assert_eq!(delivery.messages[0].body.as_deref(), Some(text));
+    assert_eq!(delivery.messages[0].raw["text"]["body"], text);
+    let stored: Value = serde_json::from_str(&prepared.payload).expect("JSON");
+    assert_eq!(stored, body, "the delivery log keeps the text too");
 }

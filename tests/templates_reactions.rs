@@ -237,3 +237,44 @@ fn get_messages_shows_an_inbound_reaction_on_its_target_and_keeps_the_reaction_r
     );
     client.finish();
 }
+
+/// Guards finding 3 of the hardening review: the stored copy of a sent template kept
+/// its components as given, Flow button `flow_token` included. Meta still gets the
+/// token; `messages.raw` keeps it redacted, exactly as an inbound payload would be.
+#[test]
+fn a_sent_templates_flow_token_reaches_meta_but_is_not_stored() {
+    let (_dir, db) = db_with(vec![]);
+    let components = json!([{"type": "button", "sub_type": "flow", "index": "0",
+        "parameters": [{"type": "action", "action": {"flow_token": "FLOW-TOKEN-SECRET",
+                                                      "flow_action_data": {"step": "one"}}}]}]);
+    let mut meta = Server::new();
+    let mock = meta
+        .mock("POST", PATH)
+        .match_body(Matcher::PartialJson(
+            json!({"template": {"components": components}}),
+        ))
+        .with_status(200)
+        .with_body(sent("wamid.FLOW1"))
+        .expect(1)
+        .create();
+    let (mut client, _) = McpClient::start(&db, &meta.url());
+    let args = json!({"to": BEN, "name": "book_table", "language": "en_US",
+                      "components": components});
+    let result = structured(&client.call("send_template", args)).clone();
+    assert_eq!(result["status"], "sent", "{result}");
+    mock.assert();
+    let raw: String = Connection::open(&db)
+        .expect("db")
+        .query_row(
+            "SELECT raw FROM messages WHERE id = ?1",
+            [result["id"].as_str().expect("id")],
+            |r| r.get(0),
+        )
+        .expect("row");
+    assert!(!raw.contains("FLOW-TOKEN-SECRET"), "{raw}");
+    let raw: serde_json::Value = serde_json::from_str(&raw).expect("JSON");
+    let action = &raw["template"]["components"][0]["parameters"][0]["action"];
+    assert_eq!(action["flow_token"], "<redacted>");
+    assert_eq!(action["flow_action_data"], json!({"step": "one"}));
+    client.finish();
+}

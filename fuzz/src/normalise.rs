@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 use wa_mcp::model::{Delivery, InboundMessage, NormaliseError, PreparedDelivery};
-use wa_mcp::webhook::redact::{redact, redact_text};
+use wa_mcp::redact::{redact, redact_text};
 use wa_mcp::webhook::{normalise_delivery, prepare_delivery};
 
 use super::secrets::{assert_no_secret_values, assert_nothing_left_to_redact};

@@ -1,14 +1,19 @@
 //! The one property every JSON-handling target shares: no secret survives redaction.
 
 use serde_json::Value;
-use wa_mcp::webhook::redact::{REDACTED, is_secret_key, redact_text};
+use wa_mcp::redact::{REDACTED, carries_json, is_secret_key, redact_carried_json, redact_text};
 
 /// Panics when an object key matching `is_secret_key`, at any depth of `value`, holds
-/// anything but `"<redacted>"`. Strings that hold a JSON object or array are read and
-/// checked the same way, since `redact` promises to redact those too (a Flow's
-/// `response_json`); a string that only looks like JSON (serde_json refuses it) must be
-/// left with nothing for `redact_text` to redact.
+/// anything but `"<redacted>"`. The string of a JSON-carrying field (a Flow's
+/// `response_json`) is read and checked the same way, and so, inside it, is every
+/// string that holds JSON; text there that only looks like JSON (serde_json refuses it)
+/// must be left with nothing for `redact_carried_json` to redact. Other strings are a
+/// person's text and are not looked into.
 pub fn assert_no_secret_values(value: &Value) {
+    check(value, false);
+}
+
+fn check(value: &Value, deep: bool) {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
@@ -17,23 +22,33 @@ pub fn assert_no_secret_values(value: &Value) {
                         v.as_str() == Some(REDACTED),
                         "secret-looking key {key:?} kept the value {v}"
                     );
+                } else if let (false, true, Value::String(s)) = (deep, carries_json(key), v) {
+                    check_carried(s);
                 } else {
-                    assert_no_secret_values(v);
+                    check(v, deep);
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(assert_no_secret_values),
-        Value::String(s) => match embedded_json(s) {
-            Some(inner) => assert_no_secret_values(&inner),
-            None if looks_like_json(s) => assert_nothing_left_to_redact(s),
-            None => {}
-        },
+        Value::Array(items) => items.iter().for_each(|v| check(v, deep)),
+        Value::String(s) if deep => check_carried(s),
         _ => {}
     }
 }
 
+/// The text of a JSON-carrying field, or a string inside one.
+fn check_carried(s: &str) {
+    match embedded_json(s) {
+        Some(inner) => check(&inner, true),
+        None => {
+            let again = redact_carried_json(s);
+            assert!(again == s, "carried JSON kept a secret: {s:?} -> {again:?}");
+        }
+    }
+}
+
 /// Panics when lexical redaction would still change `text`, that is when a
-/// secret-looking `"key": value` in it holds anything but `"<redacted>"`.
+/// secret-looking `"key": value` or `key=value` in it holds anything but the
+/// redaction mark.
 pub fn assert_nothing_left_to_redact(text: &str) {
     let again = redact_text(text);
     assert!(again == text, "text kept a secret: {text:?} -> {again:?}");
@@ -44,10 +59,4 @@ pub fn embedded_json(s: &str) -> Option<Value> {
     serde_json::from_str::<Value>(s)
         .ok()
         .filter(|v| v.is_object() || v.is_array())
-}
-
-/// What `redact` treats as JSON held in a string: text starting with `{` or `[`.
-fn looks_like_json(s: &str) -> bool {
-    let trimmed = s.trim_start();
-    trimmed.starts_with('{') || trimmed.starts_with('[')
 }

@@ -7,6 +7,7 @@ mod doctor;
 pub mod events;
 mod mcp;
 mod remote;
+mod search;
 mod send;
 mod serve;
 mod simulate;
@@ -51,6 +52,8 @@ pub enum Command {
     Send(send::SendArgs),
     /// Print messages, oldest first
     Messages(send::MessagesArgs),
+    /// Print the messages a full-text search finds, best match first
+    Search(search::SearchArgs),
     /// Apply database migrations and exit
     Migrate,
     /// Check the configuration, the database and the port; with --online, the token and
@@ -129,6 +132,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Mcp(args) => mcp::mcp(&config, &args),
         Command::Send(args) => send::send(&config, &args),
         Command::Messages(args) => send::messages(&config, &args),
+        Command::Search(args) => search::search(&config, &args),
         Command::Migrate => migrate(&config),
         Command::Doctor(args) => doctor::doctor(&config, &args),
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),

@@ -2,6 +2,7 @@
 //! line per request, and the routes. Handlers call the webhook and store modules and
 //! never write SQL.
 
+pub mod local;
 pub mod mcp;
 pub mod oauth;
 mod request_id;
@@ -113,10 +114,11 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Fut
 
 async fn handle(
     state: Arc<AppState>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<mcp::AnyResponse, std::convert::Infallible> {
     let started = Instant::now();
+    req.extensions_mut().insert(local::PeerAddr(peer));
     let request_id = request_id::from_headers(req.headers());
     let client = request_id::client_addr(req.headers(), peer);
     let method = req.method().clone();

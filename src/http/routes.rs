@@ -5,7 +5,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, StatusCode};
 
 use super::respond::{json, not_found, text};
-use super::{AppState, HttpResponse, oauth, webhook};
+use super::{AppState, HttpResponse, local, oauth, webhook};
 
 /// The webhook route Meta is pointed at.
 pub const WEBHOOK_PATH: &str = "/webhook/meta";
@@ -40,21 +40,12 @@ async fn health(state: &AppState) -> HttpResponse {
     }
 }
 
-/// Headers a proxy or tunnel adds (cloudflared and ngrok send `X-Forwarded-For`).
-const PROXY_HEADERS: [&str; 4] = [
-    "x-forwarded-for",
-    "forwarded",
-    "x-real-ip",
-    "cf-connecting-ip",
-];
-
-/// The metrics as Prometheus text, to direct callers only: a request that came through
-/// a proxy or tunnel (it carries one of [`PROXY_HEADERS`]) gets 404, so a tunnel that
-/// forwards every path to this listener does not publish them.
+/// The metrics as Prometheus text, to direct local callers only (see
+/// [`local::is_direct_loopback`]): a request through a proxy or tunnel, from another
+/// host, or naming a host that is not loopback (DNS rebinding) gets 404.
 fn metrics(state: &AppState, req: &Request<Incoming>) -> HttpResponse {
-    let headers = req.headers();
-    if PROXY_HEADERS.iter().any(|h| headers.contains_key(*h)) {
-        tracing::info!("metrics_refused_to_proxied_request");
+    if !local::is_direct_loopback(req) {
+        tracing::info!("metrics_refused_to_non_local_request");
         return not_found();
     }
     let mut resp = text(StatusCode::OK, state.metrics.render());

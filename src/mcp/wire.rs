@@ -128,6 +128,8 @@ pub struct MessageView {
     pub direction: String,
     /// The other party: phone number, or BSUID for users known only by one.
     pub contact: Option<String>,
+    /// The other party's name as WhatsApp gave it, or null when unknown.
+    pub profile_name: Option<String>,
     pub phone_number_id: Option<String>,
     /// Meta's message type: text, image, audio, reaction, location, ...
     #[serde(rename = "type")]
@@ -183,6 +185,7 @@ impl From<MessageRow> for MessageView {
             id: m.id,
             direction: m.direction,
             contact: m.contact,
+            profile_name: m.profile_name,
             phone_number_id: m.phone_number_id,
             kind: m.kind,
             body: m.body,

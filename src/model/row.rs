@@ -24,6 +24,8 @@ pub struct MessageRow {
     pub error_title: Option<String>,
     pub context_wamid: Option<String>,
     pub media: Option<MediaRef>,
+    /// The contact's name as WhatsApp gave it, when known.
+    pub profile_name: Option<String>,
 }
 
 /// Media an inbound message carries, as Meta described it.

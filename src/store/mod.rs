@@ -17,6 +17,7 @@ pub mod reactions;
 pub mod read;
 pub mod recipients;
 pub mod reprocess;
+pub mod search;
 mod statuses;
 pub mod synthetic;
 pub mod threads;
@@ -84,6 +85,9 @@ pub struct StoreOptions {
     pub busy_timeout: Duration,
     /// Checkpoint the WAL from a connection of its own instead of inside commits.
     pub background_checkpoints: bool,
+    /// Index messages older than the search index in the background (see
+    /// [`search::backfill_batch`]); tests turn it off to drive batches themselves.
+    pub search_backfill: bool,
 }
 
 impl Default for StoreOptions {
@@ -94,6 +98,7 @@ impl Default for StoreOptions {
             readers: 4,
             busy_timeout: Duration::from_secs(30),
             background_checkpoints: true,
+            search_backfill: true,
         }
     }
 }
@@ -151,21 +156,10 @@ impl Store {
         let held = lock::DatabaseLock::shared(path, options.busy_timeout)?;
         let mut conn = open::open_writer(path, options.busy_timeout)?;
         let applied = open::migrate(&mut conn)?;
-        let checkpointer = if options.background_checkpoints {
-            conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
-            let (stop, stopped) = std::sync::mpsc::channel();
-            let cp_path = path.to_path_buf();
-            std::thread::Builder::new()
-                .name("wa-mcp-checkpoint".into())
-                .spawn(move || checkpoint::run_checkpointer(&cp_path, stopped))
-                .map_err(|source| StoreError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-            Some(stop)
-        } else {
-            None
-        };
+        let checkpointer = options
+            .background_checkpoints
+            .then(|| checkpoint::start(path, &conn))
+            .flatten();
         if !applied.is_empty() {
             tracing::info!(path = %path.display(), ?applied, "migrations_applied");
         }
@@ -191,7 +185,7 @@ impl Store {
             .max_size(options.readers.max(1))
             .min_idle(Some(1))
             .build(manager)?;
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 jobs: Some(jobs),
@@ -202,7 +196,11 @@ impl Store {
                 commit_watcher: Mutex::new(None),
                 _lock: held,
             }),
-        })
+        };
+        if options.search_backfill {
+            search::spawn_backfill(&store)?;
+        }
+        Ok(store)
     }
 
     /// Applies pending migrations to the file at `path` without starting a store.

@@ -145,3 +145,15 @@ pub fn known_migrations() -> Vec<(i32, String, u64)> {
         .map(|m| (m.version(), m.name().to_owned(), m.checksum()))
         .collect()
 }
+
+/// Applies the embedded migrations up to and including `version` only: a database as an
+/// older release left it, for upgrade tests.
+#[cfg(test)]
+pub fn migrate_to(conn: &mut Connection, version: i32) -> Result<(), StoreError> {
+    embedded::migrations::runner()
+        .set_grouped(true)
+        .set_target(refinery::Target::Version(version))
+        .run(conn)
+        .map(drop)
+        .map_err(|e| StoreError::Migration(e.to_string()))
+}

@@ -9,6 +9,7 @@ use super::read::{MESSAGE_COLUMNS, message_row};
 use super::statuses::apply_status;
 use super::writer::WriteCtx;
 use crate::model::{ContactSeen, MessageRow, SendOutcome};
+use crate::redact::redact_serialized;
 
 /// The client every row of this installation belongs to.
 pub const CLIENT_ID: &str = "local-owner";
@@ -24,7 +25,8 @@ pub struct NewOutbound {
     pub body: Option<String>,
     pub context_wamid: Option<String>,
     pub idempotency_key: Option<String>,
-    /// The request body sent to Meta (holds no secret).
+    /// The request body sent to Meta, as JSON text. Stored redacted exactly like an
+    /// inbound payload (a template's Flow `flow_token`, say, is never kept).
     pub raw: String,
 }
 
@@ -80,7 +82,7 @@ pub fn begin_send_as(
             new.body,
             new.context_wamid,
             created_at,
-            new.raw,
+            redact_serialized(&new.raw),
             new.idempotency_key
         ],
     )?;

@@ -5,10 +5,16 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use super::StoreError;
 use crate::model::{MediaRef, MessageRow, PageCursor};
 
+/// The columns [`message_row`] reads, in its order. Every name is unqualified so the
+/// list works on `messages` under any alias, joined with tables that have none of them.
 pub(super) const MESSAGE_COLUMNS: &str =
     "id, direction, contact_wa_id, phone_number_id, type, body, status,
      wamid, ts, created_at, error_code, error_title, context_wamid,
-     media_id, media_mime_type, media_sha256, media_filename";
+     media_id, media_mime_type, media_sha256, media_filename,
+     (SELECT pc.profile_name FROM contacts pc WHERE pc.wa_id = contact_wa_id)";
+
+/// How many columns [`MESSAGE_COLUMNS`] holds: a query may select more after them.
+pub(super) const MESSAGE_COLUMN_COUNT: usize = 18;
 
 pub(super) fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
     let media = r.get::<_, Option<String>>(13)?.map(|id| MediaRef {
@@ -40,6 +46,7 @@ pub(super) fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
             }),
             None => None,
         },
+        profile_name: r.get(17)?,
     })
 }
 

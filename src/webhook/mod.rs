@@ -1,11 +1,11 @@
 //! Meta's webhook, transport aside: who may call it (signature), what it says
-//! (normalisation into rows) and what we never keep (redaction).
+//! (normalisation into rows) and what we never keep (redaction, by the rules of
+//! [`crate::redact`], before anything is read).
 
 pub mod content;
 mod fields;
 pub mod normalise;
 pub mod prepare;
-pub mod redact;
 pub mod signature;
 
 pub use normalise::{normalise_delivery, parse_delivery};

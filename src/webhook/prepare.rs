@@ -4,9 +4,9 @@
 use sha2::{Digest, Sha256};
 
 use super::normalise::{normalise_delivery, parse_delivery};
-use super::redact::{redact, redact_text};
 use crate::hex::to_hex;
 use crate::model::{NormaliseError, PreparedDelivery};
+use crate::redact::{redact, redact_text};
 
 /// Parses, redacts and normalises a verified body. Secrets are redacted before
 /// normalisation, so no row can carry one either.

@@ -14,7 +14,6 @@ use hyper::{Method, Request, StatusCode};
 
 use super::respond::{json, not_found, text};
 use super::{AppState, HttpResponse, Remote};
-use crate::config::{is_loopback_host, split_authority};
 
 pub use form::Pairs;
 
@@ -73,8 +72,7 @@ pub fn host_allowed(remote: &Remote, req: &Request<Incoming>) -> bool {
     let Some(host) = req.headers().get(HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
-    remote.authority.public_url().matches_host_header(host)
-        || split_authority(host).is_some_and(|(h, _)| is_loopback_host(h))
+    remote.authority.public_url().matches_host_header(host) || super::local::is_loopback_host(host)
 }
 
 pub fn forbidden_host() -> HttpResponse {

@@ -1,0 +1,160 @@
+//! Full-text search over every message (migration V8): the query compiler, the ranked
+//! query with its filters, and the background backfill that indexes rows written before
+//! the index existed.
+//!
+//! What a message is found by is defined once, by the view `message_search_text`; the
+//! FTS5 index `message_search` keeps it in step through triggers in the same transaction
+//! as the row, so every writer (ingest, any kind of send, an edit, a prune) keeps the
+//! index right without calling anything here.
+
+mod backfill;
+mod query;
+
+use rusqlite::{Connection, Row};
+
+use super::StoreError;
+use super::read::message_row;
+use crate::model::MessageRow;
+
+pub(crate) use backfill::spawn_backfill;
+pub use backfill::{BACKFILL_BATCH, backfill_batch};
+pub use query::{MAX_QUERY_CHARS, MAX_TERMS, QueryError, SearchQuery, compile_query};
+
+/// Which messages a search considers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    /// Only this contact's thread (`contacts.wa_id`).
+    pub contact: Option<String>,
+    /// `inbound` or `outbound`; `None` for both.
+    pub direction: Option<&'static str>,
+    /// Only messages stored at or after this instant (`created_at` text).
+    pub since: Option<String>,
+    /// Only messages stored before this instant (`created_at` text).
+    pub until: Option<String>,
+}
+
+/// One message a search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    pub message: MessageRow,
+    /// The matching part of the text, the matched words between [`MARK_OPEN`] and
+    /// [`MARK_CLOSE`], cut with [`ELLIPSIS`].
+    pub snippet: String,
+}
+
+/// What opens and closes a matched word in a snippet.
+pub const MARK_OPEN: &str = "**";
+pub const MARK_CLOSE: &str = "**";
+/// What stands for text cut from a snippet.
+pub const ELLIPSIS: &str = "…";
+/// Words in a snippet at most.
+const SNIPPET_WORDS: i64 = 24;
+
+/// How far the index is: complete, or how much of the older rows it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexProgress {
+    /// Every message is searchable.
+    pub complete: bool,
+    /// Rows that existed before the index and are indexed so far, by rowid.
+    pub done_rowid: i64,
+    /// The last row that existed before the index; later rows are always indexed.
+    pub last_rowid: i64,
+}
+
+impl IndexProgress {
+    /// The indexed share of the older rows, 0..=100.
+    pub fn percent(&self) -> u8 {
+        if self.complete || self.last_rowid <= 0 {
+            100
+        } else {
+            (self.done_rowid.clamp(0, self.last_rowid) * 100 / self.last_rowid) as u8
+        }
+    }
+}
+
+/// Where the backfill stands.
+pub fn index_progress(conn: &Connection) -> Result<IndexProgress, StoreError> {
+    Ok(conn.query_row(
+        "SELECT done_rowid, last_rowid FROM message_search_backfill WHERE id = 1",
+        [],
+        |r| {
+            let (done_rowid, last_rowid): (i64, i64) = (r.get(0)?, r.get(1)?);
+            Ok(IndexProgress {
+                complete: done_rowid >= last_rowid,
+                done_rowid,
+                last_rowid,
+            })
+        },
+    )?)
+}
+
+/// Up to `limit` messages matching `query` and `filter`, best match first (FTS5's bm25),
+/// then newest first.
+pub fn search_messages(
+    conn: &Connection,
+    query: &SearchQuery,
+    filter: &SearchFilter,
+    limit: usize,
+) -> Result<Vec<SearchHit>, StoreError> {
+    let (sql, args) = search_sql(query, filter, limit);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), search_hit)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// SQLite's plan for [`search_messages`], one step per line.
+pub fn explain_search(
+    conn: &Connection,
+    query: &SearchQuery,
+    filter: &SearchFilter,
+) -> Result<String, StoreError> {
+    let (sql, args) = search_sql(query, filter, 20);
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let steps = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        r.get::<_, String>(3)
+    })?;
+    Ok(steps.collect::<Result<Vec<_>, _>>()?.join("\n"))
+}
+
+fn search_hit(r: &Row<'_>) -> rusqlite::Result<SearchHit> {
+    Ok(SearchHit {
+        message: message_row(r)?,
+        snippet: r
+            .get::<_, Option<String>>(super::read::MESSAGE_COLUMN_COUNT)?
+            .unwrap_or_default(),
+    })
+}
+
+fn search_sql(query: &SearchQuery, filter: &SearchFilter, limit: usize) -> (String, Vec<String>) {
+    let mut args = vec![query.expression().to_owned()];
+    let mut clauses = String::new();
+    let mut bind = |clause: &str, value: String| {
+        args.push(value);
+        clauses.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(contact) = &filter.contact {
+        bind(" AND m.contact_wa_id = ?", contact.clone());
+    }
+    if let Some(direction) = filter.direction {
+        bind(" AND m.direction = ?", direction.to_owned());
+    }
+    if let Some(since) = &filter.since {
+        bind(" AND m.created_at >= ?", since.clone());
+    }
+    if let Some(until) = &filter.until {
+        bind(" AND m.created_at < ?", until.clone());
+    }
+    let columns = super::read::MESSAGE_COLUMNS;
+    let sql = format!(
+        "SELECT {columns},
+                snippet(message_search, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '{ELLIPSIS}', {SNIPPET_WORDS})
+         FROM message_search s JOIN messages m ON m.rowid = s.rowid
+         WHERE message_search MATCH ?1{clauses}
+         ORDER BY bm25(message_search), m.created_at DESC, m.id DESC
+         LIMIT {limit}"
+    );
+    (sql, args)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,440 @@
+//! The index kept in step with the rows, the backfill of an older database, and the
+//! query compiler against the real FTS5 table.
+
+use rusqlite::params;
+
+use super::*;
+use crate::store::{Store, StoreOptions};
+
+const SEARCH_VERSION: i32 = 8;
+
+fn options(backfill: bool) -> StoreOptions {
+    StoreOptions {
+        search_backfill: backfill,
+        background_checkpoints: false,
+        ..StoreOptions::default()
+    }
+}
+
+/// Inserts a bare inbound text row straight into `messages` (columns of every schema).
+fn insert_text(conn: &Connection, id: &str, contact: &str, body: &str, at: &str) {
+    conn.execute(
+        "INSERT OR IGNORE INTO contacts (wa_id, first_seen_at, updated_at) VALUES (?1, ?2, ?2)",
+        params![contact, at],
+    )
+    .expect("contact");
+    conn.execute(
+        "INSERT INTO messages (id, direction, contact_wa_id, type, body, status, created_at,
+             updated_at, raw)
+         VALUES (?1, 'inbound', ?2, 'text', ?3, 'received', ?4, ?4, '{}')",
+        params![id, contact, body, at],
+    )
+    .expect("message");
+}
+
+fn found(store: &Store, q: &str) -> Vec<String> {
+    let query = compile_query(q).expect("query compiles");
+    store
+        .read_blocking(|c| search_messages(c, &query, &SearchFilter::default(), 50))
+        .expect("search runs")
+        .into_iter()
+        .map(|h| h.message.id)
+        .collect()
+}
+
+fn integrity_ok(store: &Store) {
+    store
+        .write_blocking(|ctx| {
+            ctx.exec(
+                "INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 1)",
+                [],
+            )?;
+            Ok(())
+        })
+        .expect("the index matches the rows");
+}
+
+#[test]
+fn a_database_of_the_previous_schema_is_indexed_by_the_backfill_in_batches() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("old.db");
+    {
+        let mut conn = Connection::open(&path).expect("open");
+        crate::store::open::migrate_to(&mut conn, SEARCH_VERSION - 1).expect("old schema");
+        for i in 0..25 {
+            let at = format!("2026-11-01T10:00:{i:02}.000000Z");
+            insert_text(
+                &conn,
+                &format!("old-{i}"),
+                "447700900001",
+                &format!("invoice number {i}"),
+                &at,
+            );
+        }
+    }
+    let store = Store::open_with(&path, options(false)).expect("migrates");
+    let before = store.read_blocking(index_progress).expect("progress");
+    assert!(!before.complete);
+    assert_eq!(before.percent(), 0);
+    assert!(
+        found(&store, "invoice").is_empty(),
+        "nothing is indexed before the backfill"
+    );
+
+    // Rows written and changed during the backfill keep the index exact.
+    store
+        .write_blocking(|ctx| {
+            ctx.exec(
+                "UPDATE messages SET body = 'receipt number 3' WHERE id = 'old-3'",
+                [],
+            )?;
+            ctx.exec("DELETE FROM messages WHERE id = 'old-20'", [])?;
+            ctx.exec(
+                "INSERT INTO messages (id, direction, contact_wa_id, type, body, status,
+                     created_at, updated_at)
+                 VALUES ('new-1', 'inbound', '447700900001', 'text', 'invoice arrived',
+                     'received', '2026-11-02T00:00:00.000000Z', '2026-11-02T00:00:00.000000Z')",
+                [],
+            )?;
+            Ok(())
+        })
+        .expect("writes");
+    assert_eq!(found(&store, "invoice"), vec!["new-1".to_owned()]);
+
+    let mut batches = 0;
+    loop {
+        let p = store
+            .write_blocking(|ctx| backfill_batch(ctx, 10))
+            .expect("batch");
+        batches += 1;
+        if p.complete {
+            break;
+        }
+        assert!(p.percent() < 100);
+    }
+    assert_eq!(batches, 3, "25 rows in batches of 10");
+    let hits = found(&store, "invoice");
+    assert_eq!(
+        hits.len(),
+        24,
+        "24 old rows still say invoice (one edited, one pruned) + new"
+    );
+    assert!(!hits.contains(&"old-3".to_owned()) && !hits.contains(&"old-20".to_owned()));
+    assert_eq!(found(&store, "receipt"), vec!["old-3".to_owned()]);
+    assert!(
+        store
+            .read_blocking(index_progress)
+            .expect("progress")
+            .complete
+    );
+    integrity_ok(&store);
+}
+
+#[test]
+fn the_background_backfill_finishes_on_its_own_and_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("old.db");
+    {
+        let mut conn = Connection::open(&path).expect("open");
+        crate::store::open::migrate_to(&mut conn, SEARCH_VERSION - 1).expect("old schema");
+        let tx = conn.transaction().expect("tx");
+        for i in 0..(BACKFILL_BATCH * 2 + 7) {
+            insert_text(
+                &tx,
+                &format!("m{i:06}"),
+                "447700900001",
+                "café au lait",
+                &format!("2026-11-01T10:00:00.{i:06}Z"),
+            );
+        }
+        tx.commit().expect("commit");
+    }
+    // One batch by hand, then a restart: the thread resumes from the committed point.
+    {
+        let store = Store::open_with(&path, options(false)).expect("open");
+        let p = store
+            .write_blocking(|ctx| backfill_batch(ctx, BACKFILL_BATCH))
+            .expect("batch");
+        assert!(!p.complete);
+    }
+    let store = Store::open_with(&path, options(true)).expect("open");
+    for _ in 0..600 {
+        if store
+            .read_blocking(index_progress)
+            .expect("progress")
+            .complete
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        store
+            .read_blocking(index_progress)
+            .expect("progress")
+            .complete
+    );
+    assert_eq!(found(&store, "cafe").len(), 50);
+    let count: i64 = store
+        .read_blocking(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM message_search WHERE message_search MATCH '\"cafe\"'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .expect("count");
+    assert_eq!(count, (BACKFILL_BATCH * 2 + 7) as i64, "every row once");
+    integrity_ok(&store);
+}
+
+#[test]
+fn edits_and_deletes_keep_the_index_exact() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    store
+        .write_blocking(|ctx| {
+            insert_text(
+                ctx.conn(),
+                "a",
+                "447700900001",
+                "the blue bicycle",
+                "2026-11-01T10:00:00.000000Z",
+            );
+            insert_text(
+                ctx.conn(),
+                "b",
+                "447700900002",
+                "a red bicycle",
+                "2026-11-01T10:00:01.000000Z",
+            );
+            Ok(())
+        })
+        .expect("rows");
+    assert_eq!(found(&store, "bicycle").len(), 2);
+    store
+        .write_blocking(|ctx| {
+            ctx.exec(
+                "UPDATE messages SET body = 'the green scooter' WHERE id = 'a'",
+                [],
+            )?;
+            ctx.exec("UPDATE messages SET status = 'read' WHERE id = 'b'", [])?;
+            ctx.exec("DELETE FROM messages WHERE id = 'b'", [])?;
+            Ok(())
+        })
+        .expect("changes");
+    assert!(found(&store, "bicycle").is_empty());
+    assert_eq!(found(&store, "scooter"), vec!["a".to_owned()]);
+    integrity_ok(&store);
+}
+
+/// A small deterministic generator (xorshift): the same hostile inputs every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn no_query_whatever_it_holds_yields_a_database_error_or_a_panic() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    store
+        .write_blocking(|ctx| {
+            insert_text(
+                ctx.conn(),
+                "a",
+                "447700900001",
+                "NEAR the OR and \"quoted\" text: col*",
+                "2026-11-01T10:00:00.000000Z",
+            );
+            Ok(())
+        })
+        .expect("row");
+    let pieces = [
+        "\"",
+        "*",
+        "NEAR(",
+        "NEAR",
+        ")",
+        "(",
+        "OR",
+        "AND",
+        "NOT",
+        "-",
+        "+",
+        "^",
+        ":",
+        "text:",
+        "message_search:",
+        "{text}",
+        "rank",
+        "'",
+        "\\",
+        "\0",
+        "\n",
+        "\u{301}",
+        "\u{64e}",
+        "🙂",
+        "👍🏽",
+        "😀😀",
+        "中文",
+        "東京に",
+        "مرحبا",
+        "é",
+        "invoi",
+        "col",
+        ",",
+        ";",
+        "--",
+        "/*",
+        " ",
+        "  ",
+        "\"\"",
+        "**",
+        "a",
+        "the",
+        "\u{200d}",
+        "\u{fe0f}",
+        "\u{feff}",
+        "𝔘",
+        "%",
+        "_",
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut inputs: Vec<String> = pieces.iter().map(|p| (*p).to_owned()).collect();
+    for _ in 0..3000 {
+        let n = 1 + (rng.next() % 12) as usize;
+        inputs.push(
+            (0..n)
+                .map(|_| pieces[(rng.next() % pieces.len() as u64) as usize])
+                .collect(),
+        );
+    }
+    for input in &inputs {
+        let Ok(query) = compile_query(input) else {
+            continue;
+        };
+        let result =
+            store.read_blocking(|c| search_messages(c, &query, &SearchFilter::default(), 5));
+        assert!(
+            result.is_ok(),
+            "{input:?} compiled to {:?} failed: {result:?}",
+            query.expression()
+        );
+    }
+}
+
+#[test]
+fn outbound_rows_are_found_by_the_words_of_the_request_sent() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    let template = r#"{"messaging_product":"whatsapp","to":"447700900001","type":"template",
+        "template":{"name":"order_update","language":{"code":"en_US"},"components":[
+        {"type":"body","parameters":[{"type":"text","text":"Ada"},{"type":"text","text":"parcel 42"}]}]}}"#;
+    let interactive = r#"{"type":"interactive","interactive":{"type":"button",
+        "header":{"type":"text","text":"Delivery slot"},"body":{"text":"Pick a time"},
+        "footer":{"text":"Reply by noon"},"action":{"buttons":[
+        {"type":"reply","reply":{"id":"am","title":"Morning"}},
+        {"type":"reply","reply":{"id":"pm","title":"Afternoon"}}]}}}"#;
+    let location = r#"{"type":"location","location":{"latitude":51.5,"longitude":-0.1,
+        "name":"Borough Market","address":"8 Southwark St"}}"#;
+    store
+        .write_blocking(move |ctx| {
+            let c = ctx.conn();
+            insert_text(
+                c,
+                "seed",
+                "447700900001",
+                "hello",
+                "2026-11-01T10:00:00.000000Z",
+            );
+            for (id, kind, body, raw) in [
+                ("t", "template", "order_update (en_US)", template),
+                ("i", "interactive", "Pick a time", interactive),
+                ("l", "location", "Location: Borough Market", location),
+                (
+                    "x",
+                    "text",
+                    "plain words",
+                    r#"{"type":"text","text":{"body":"plain words"}}"#,
+                ),
+            ] {
+                c.execute(
+                    "INSERT INTO messages (id, direction, contact_wa_id, type, body, status,
+                         created_at, updated_at, raw)
+                     VALUES (?1, 'outbound', '447700900001', ?2, ?3, 'sent',
+                         '2026-11-01T11:00:00.000000Z', '2026-11-01T11:00:00.000000Z', ?4)",
+                    params![id, kind, body, raw],
+                )?;
+            }
+            Ok(())
+        })
+        .expect("rows");
+    assert_eq!(found(&store, "Ada parcel"), vec!["t".to_owned()]);
+    assert_eq!(found(&store, "order_update"), vec!["t".to_owned()]);
+    assert_eq!(found(&store, "afternoon noon slot"), vec!["i".to_owned()]);
+    assert_eq!(found(&store, "southwark"), vec!["l".to_owned()]);
+    let words: Option<String> = store
+        .read_blocking(|c| {
+            Ok(c.query_row(
+                "SELECT search_words FROM messages WHERE id = 'x'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .expect("words");
+    assert_eq!(words, None, "a text's body is not indexed twice");
+    integrity_ok(&store);
+    store
+        .write_blocking(|ctx| {
+            ctx.exec(
+                "INSERT INTO message_search (message_search) VALUES ('rebuild')",
+                [],
+            )?;
+            Ok(())
+        })
+        .expect("the documented rebuild works");
+    assert_eq!(found(&store, "Ada"), vec!["t".to_owned()]);
+    integrity_ok(&store);
+}
+
+#[test]
+fn a_vacuum_into_copy_keeps_rowids_so_its_index_still_matches_its_rows() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    store
+        .write_blocking(|ctx| {
+            for i in 0..30 {
+                let at = format!("2026-11-01T10:00:{i:02}.000000Z");
+                insert_text(
+                    ctx.conn(),
+                    &format!("m{i:02}"),
+                    "447700900001",
+                    &format!("word{i} shared"),
+                    &at,
+                );
+            }
+            // Gaps in the rowids, as a prune leaves them.
+            ctx.exec(
+                "DELETE FROM messages WHERE id IN ('m00', 'm03', 'm10', 'm11')",
+                [],
+            )?;
+            Ok(())
+        })
+        .expect("rows");
+    let copy = dir.path().join("copy.db");
+    drop(store);
+    Connection::open(dir.path().join("wa.db"))
+        .and_then(|c| c.execute("VACUUM INTO ?1", [copy.to_string_lossy()]))
+        .expect("vacuum into");
+    let copy = Store::open_with(&copy, options(false)).expect("copy opens");
+    assert_eq!(found(&copy, "word12"), vec!["m12".to_owned()]);
+    assert_eq!(found(&copy, "shared").len(), 26);
+    integrity_ok(&copy);
+}
