@@ -131,6 +131,10 @@ pub struct ConfigArgs {
     /// Which sends need the user's yes when the client can ask its user
     #[arg(long, env = "WA_CONFIRM_SENDS", global = true, value_enum, default_value_t = ConfirmSends::Strangers)]
     pub confirm_sends: ConfirmSends,
+    /// The public https base URL (the tunnel) remote MCP clients reach; remote MCP is
+    /// off without it
+    #[arg(long, env = "WA_PUBLIC_URL", global = true, value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 /// `WA_CONFIRM_SENDS`: which sends wait for the user's yes when the client can ask.
@@ -190,6 +194,8 @@ pub struct Config {
     pub payload_retention_days: u32,
     /// `WA_OWNER_NUMBERS`, `WA_CHANNEL_SENDERS`, `WA_CONFIRM_SENDS`.
     pub owner: OwnerSettings,
+    /// `WA_PUBLIC_URL` as given (trimmed); see [`Config::public_url`].
+    pub public_url_setting: Option<String>,
 }
 
 /// A comma-separated setting's non-empty entries, trimmed.
@@ -203,6 +209,12 @@ fn list(value: &str) -> Vec<String> {
 }
 
 impl Config {
+    /// `WA_PUBLIC_URL` checked: `None` when unset, the reason when it is not a usable
+    /// base URL (remote MCP then stays off).
+    pub fn public_url(&self) -> Option<Result<PublicUrl, String>> {
+        self.public_url_setting.as_deref().map(PublicUrl::parse)
+    }
+
     /// Resolves defaults (the database path) and reads secrets into [`Secret`]s.
     pub fn from_args(args: ConfigArgs) -> Config {
         let non_empty =
@@ -232,8 +244,138 @@ impl Config {
                 channel_senders: non_empty(args.channel_senders).map(|l| list(&l)),
                 confirm_sends: args.confirm_sends,
             },
+            public_url_setting: non_empty(args.public_url),
         }
     }
+}
+
+/// The public base URL remote clients and Meta reach: `https://host[:port]`, or
+/// `http://` for a loopback host only. It has no path, query, fragment or user info; a
+/// trailing `/` is dropped, so [`PublicUrl::as_str`] is exactly the OAuth issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    base: String,
+    https: bool,
+    /// The host as written (IPv6 in brackets), lowercased.
+    host: String,
+    port: Option<u16>,
+}
+
+impl PublicUrl {
+    /// Checks and normalises a setting; the error says what is wrong with it.
+    pub fn parse(input: &str) -> Result<PublicUrl, String> {
+        let input = input.trim().trim_end_matches('/');
+        let (https, rest) = if let Some(rest) = strip_prefix_ci(input, "https://") {
+            (true, rest)
+        } else if let Some(rest) = strip_prefix_ci(input, "http://") {
+            (false, rest)
+        } else {
+            return Err("WA_PUBLIC_URL must start with https://".into());
+        };
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+            return Err(
+                "WA_PUBLIC_URL must be a base URL such as https://example.trycloudflare.com, \
+                 without a path, query or user name"
+                    .into(),
+            );
+        }
+        let (host, port) = split_authority(rest)
+            .ok_or_else(|| format!("WA_PUBLIC_URL has no valid host and port: {rest}"))?;
+        let host = host.to_ascii_lowercase();
+        if !https && !is_loopback_host(&host) {
+            return Err(
+                "WA_PUBLIC_URL must use https (plain http is accepted only for localhost or 127.0.0.1)"
+                    .into(),
+            );
+        }
+        let scheme = if https { "https" } else { "http" };
+        let base = match port {
+            Some(p) => format!("{scheme}://{host}:{p}"),
+            None => format!("{scheme}://{host}"),
+        };
+        Ok(PublicUrl {
+            base,
+            https,
+            host,
+            port,
+        })
+    }
+
+    /// The URL itself, without a trailing slash: the OAuth issuer.
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
+
+    /// The absolute URL of `path` (which starts with `/`) under this base.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The host, lowercased (an IPv6 address keeps its brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Whether a request's `Host` header names this URL's host and port (the scheme's
+    /// default port may be written or left out).
+    pub fn matches_host_header(&self, header: &str) -> bool {
+        let Some((host, port)) = split_authority(header.trim()) else {
+            return false;
+        };
+        let default = if self.https { 443 } else { 80 };
+        host.eq_ignore_ascii_case(&self.host)
+            && port.unwrap_or(default) == self.port.unwrap_or(default)
+    }
+
+    /// The web origin (`scheme://host[:port]`) of this URL, as a browser writes it in
+    /// an `Origin` header.
+    pub fn origin(&self) -> &str {
+        &self.base
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// Splits `host[:port]` (IPv6 in brackets) and checks both parts' characters.
+pub fn split_authority(authority: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = if authority.starts_with('[') {
+        let end = authority.find(']')?;
+        let (host, rest) = authority.split_at(end + 1);
+        match rest.strip_prefix(':') {
+            Some(p) => (host, Some(p)),
+            None if rest.is_empty() => (host, None),
+            None => return None,
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p != 0)?),
+        None => None,
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':'));
+    host_ok.then_some((host, port))
+}
+
+/// Whether `host` (no port; IPv6 in brackets) is this machine: `localhost`, a name
+/// under `.localhost`, 127.0.0.0/8 or `[::1]`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The entries of a comma-separated list, trimmed, blanks dropped: an empty or blank
@@ -271,6 +413,48 @@ mod tests {
         let s = Secret::from_setting(Some("EAAGm0PX4ZCpsBA".into())).expect("set");
         assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
         assert_eq!(s.expose(), "EAAGm0PX4ZCpsBA");
+    }
+
+    #[test]
+    fn public_urls_are_https_or_loopback_http_without_a_path() {
+        let url = PublicUrl::parse("HTTPS://Wa.Example.com/").expect("valid");
+        assert_eq!(url.as_str(), "https://wa.example.com");
+        assert_eq!(url.join("/mcp"), "https://wa.example.com/mcp");
+        assert!(url.matches_host_header("wa.example.com:443"));
+        assert!(url.matches_host_header("WA.example.com"));
+        assert!(!url.matches_host_header("wa.example.com:8443"));
+        assert!(!url.matches_host_header("evil.example"));
+        let local = PublicUrl::parse("http://127.0.0.1:3000").expect("loopback http");
+        assert!(local.matches_host_header("127.0.0.1:3000"));
+        assert!(PublicUrl::parse("http://[::1]:8080").is_ok());
+        for bad in [
+            "http://wa.example.com",
+            "ftp://x",
+            "https://",
+            "https://x/path",
+            "https://u@x",
+            "https://x:99999",
+            "https://x?q",
+            "wa.example.com",
+        ] {
+            assert!(PublicUrl::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for h in [
+            "localhost",
+            "127.0.0.1",
+            "127.1.2.3",
+            "[::1]",
+            "app.localhost",
+        ] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in ["example.com", "10.0.0.1", "[::2]", "localhost.example"] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
     }
 
     #[test]

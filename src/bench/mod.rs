@@ -6,6 +6,7 @@ mod crash;
 mod load;
 mod pages;
 mod payload;
+mod remote;
 mod replays;
 mod server;
 mod stats;
@@ -20,6 +21,7 @@ use crate::store::StoreError;
 pub use crash::CrashArgs;
 pub use load::WebhookArgs;
 pub use pages::PagesArgs;
+pub use remote::RemoteArgs;
 pub use replays::ReplaysArgs;
 
 /// Why a benchmark could not run or did not verify.
@@ -40,6 +42,8 @@ pub enum BenchCommand {
     Webhook(WebhookArgs),
     /// get_messages pages on a 1,000,000-row database, in the store and over stdio
     Pages(PagesArgs),
+    /// A get_messages tool call over /mcp on loopback (OAuth bearer checked) against stdio
+    Remote(RemoteArgs),
     /// SIGKILL the server under load, restart, and check nothing acknowledged was lost
     Crash(CrashArgs),
     /// One large delivery replayed many times: how much the database file grows
@@ -52,5 +56,6 @@ pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchErr
         BenchCommand::Pages(args) => pages::run(args),
         BenchCommand::Crash(args) => crash::run(args),
         BenchCommand::Replays(args) => replays::run(args),
+        BenchCommand::Remote(args) => remote::run(args),
     }
 }

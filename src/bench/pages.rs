@@ -112,7 +112,7 @@ fn fill(db: &Path, rows: usize) -> Result<(), BenchError> {
 }
 
 /// Round trips of `tools/call get_messages` against `wa-mcp mcp --no-http` on `db`.
-fn time_tool_calls(
+pub(super) fn time_tool_calls(
     db: &Path,
     since: &str,
     since_id: &str,

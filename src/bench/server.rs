@@ -26,6 +26,16 @@ impl ServerProcess {
         port: Option<u16>,
         extra: &[String],
     ) -> Result<ServerProcess, BenchError> {
+        ServerProcess::start_with_env(db, port, extra, &[])
+    }
+
+    /// [`ServerProcess::start`] with `env` added to the child's environment.
+    pub fn start_with_env(
+        db: &Path,
+        port: Option<u16>,
+        extra: &[String],
+        env: &[(&str, &str)],
+    ) -> Result<ServerProcess, BenchError> {
         let port = match port {
             Some(p) => p,
             None => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
@@ -37,6 +47,7 @@ impl ServerProcess {
             .env("APP_HTTP_PORT", port.to_string())
             .env("APP_BIND", "127.0.0.1")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .arg("serve")
             .args(extra)
             .stdout(Stdio::null())

@@ -47,7 +47,7 @@ pub fn mcp(config: &Config, args: &McpArgs) -> Result<ExitCode, CliError> {
         let http_task = if args.no_http {
             None
         } else {
-            start_http(config, store, metrics)
+            start_http(config, &messaging, metrics)
                 .await
                 .map(|(listener, state)| {
                     tokio::spawn(http::run(listener, state, async {
@@ -112,7 +112,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 /// Binds the webhook port, or says on stderr why not and carries on without it.
 async fn start_http(
     config: &Config,
-    store: Store,
+    messaging: &Messaging,
     metrics: Arc<Metrics>,
 ) -> Option<(TcpListener, Arc<AppState>)> {
     let addr = SocketAddr::new(config.bind, config.port);
@@ -120,10 +120,11 @@ async fn start_http(
         Ok(listener) => {
             tracing::info!(address = %addr, "webhook listener started");
             let state = Arc::new(AppState {
-                store,
+                store: messaging.store().clone(),
                 app_secret: config.app_secret.clone(),
                 verify_token: config.webhook_verify_token.clone(),
                 metrics,
+                remote: super::remote::remote(config, messaging),
             });
             Some((listener, state))
         }

@@ -1,11 +1,13 @@
 //! The command line: clap definitions, logging set-up and one function per command.
 
+mod auth;
 mod backup;
 mod backup_media;
 mod doctor;
 pub mod events;
 mod mcp;
 mod prune;
+mod remote;
 mod restore;
 mod restore_media;
 mod search;
@@ -65,6 +67,9 @@ pub enum Command {
     Simulate(SimulateCommand),
     /// Show the webhook delivery log, newest first
     Events(events::EventsArgs),
+    /// The owner's side of remote MCP: passphrase, approved clients, revocation
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
     /// A consistent, checked copy of the database and its saved media in DIR (safe while
     /// serve runs); keeps the newest N
     Backup(backup::BackupArgs),
@@ -141,6 +146,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Doctor(args) => doctor::doctor(&config, &args),
         Command::Simulate(SimulateCommand::Inbound(args)) => simulate::inbound(&config, &args),
         Command::Events(args) => events::events(&config, &args),
+        Command::Auth(command) => auth::auth(&config, &command),
         Command::Backup(args) => backup::backup(&config, &args),
         Command::Restore(args) => restore::restore(&config, &args),
         Command::Prune(args) => prune::prune(&config, &args),

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use super::CliError;
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::messaging::Messaging;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreOptions};
 
@@ -47,11 +48,15 @@ pub fn serve(config: &Config, args: &ServeArgs) -> Result<ExitCode, CliError> {
             database = %config.db_path.display(),
             "listening"
         );
+        let metrics = Arc::new(Metrics::new());
+        let meta = super::meta_client(config).with_metrics(Arc::clone(&metrics));
+        let messaging = Messaging::new(store.clone(), meta, config);
         let state = Arc::new(AppState {
             store,
             app_secret: config.app_secret.clone(),
             verify_token: config.webhook_verify_token.clone(),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            remote: super::remote::remote(config, &messaging),
         });
         let retention = state.store.spawn_payload_retention(config.payload_retention_days);
         http::run(listener, state, shutdown_signal()).await;

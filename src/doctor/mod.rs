@@ -5,8 +5,9 @@
 //! prints one line per check and a summary; a run fails when any check fails (warnings
 //! do not). The checks themselves live by what they look at: [`variables`] (the
 //! variables), [`database`] (the file, read without migrating it), [`port`] (the
-//! listen address), [`online`] (the token, number and webhook subscription at Meta) and
-//! [`webhook`] (a public URL, probed the way Meta calls it).
+//! listen address), [`online`] (the token, number and webhook subscription at Meta),
+//! [`webhook`] (a public URL, probed the way Meta calls it) and [`remote`] (remote MCP:
+//! `WA_PUBLIC_URL`, the owner passphrase, the throttle, the metadata through the URL).
 //!
 //! No check ever prints a secret or any part of one: secrets are reported as set or
 //! unset only, and the remedies name variables, never values.
@@ -15,6 +16,7 @@ mod channel;
 pub mod database;
 pub mod online;
 pub mod port;
+pub mod remote;
 pub mod variables;
 pub mod webhook;
 
@@ -173,6 +175,10 @@ pub fn run_checks(config: &Config, options: &DoctorOptions) -> Vec<Section> {
     sections.push(Section {
         title: "Meta (online)",
         checks: meta,
+    });
+    sections.push(Section {
+        title: "Remote MCP",
+        checks: remote::remote_checks(config),
     });
     if let Some(url) = &options.webhook_url {
         sections.push(Section {

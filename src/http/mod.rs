@@ -4,6 +4,8 @@
 
 mod health;
 pub mod local;
+pub mod mcp;
+pub mod oauth;
 mod request_id;
 mod respond;
 mod routes;
@@ -48,7 +50,24 @@ pub struct AppState {
     /// Counters and latencies, served at `GET /metrics`; shared with the rest of the
     /// process (the Meta client, the messaging layer) so one scrape sees everything.
     pub metrics: Arc<Metrics>,
+    /// Remote MCP and its authorization server, when `WA_PUBLIC_URL` is set; its routes
+    /// answer 404 while this is `None` or no owner passphrase exists.
+    pub remote: Option<Remote>,
 }
+
+/// What remote MCP needs on this listener.
+pub struct Remote {
+    pub authority: crate::messaging::oauth::Authority,
+    /// The MCP Streamable HTTP transport, called only after the gate in [`mcp`].
+    pub mcp: McpEndpoint,
+}
+
+/// The MCP transport as this layer sees it: a request in, a response out.
+pub type McpEndpoint = Arc<
+    dyn Fn(Request<Incoming>) -> std::pin::Pin<Box<dyn Future<Output = mcp::AnyResponse> + Send>>
+        + Send
+        + Sync,
+>;
 
 pub type HttpResponse = Response<Full<Bytes>>;
 
@@ -70,6 +89,9 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Fut
             },
             () = &mut shutdown => break,
         };
+        // Answers go out at once: with Nagle's algorithm a small response written in two
+        // parts (an event stream's) waits for the client's delayed ACK, ~40 ms.
+        let _ = stream.set_nodelay(true);
         let state = Arc::clone(&state);
         let service = service_fn(move |req| handle(Arc::clone(&state), req, peer));
         let conn = http1::Builder::new()
@@ -95,7 +117,7 @@ async fn handle(
     state: Arc<AppState>,
     mut req: Request<Incoming>,
     peer: SocketAddr,
-) -> Result<HttpResponse, std::convert::Infallible> {
+) -> Result<mcp::AnyResponse, std::convert::Infallible> {
     let started = Instant::now();
     req.extensions_mut().insert(local::PeerAddr(peer));
     let request_id = request_id::from_headers(req.headers());
@@ -103,7 +125,11 @@ async fn handle(
     let method = req.method().clone();
     // The path only: the handshake's query string carries the verify token.
     let path = req.uri().path().to_owned();
-    let mut response = routes::route(&state, req, &request_id).await;
+    let mut response = if path == mcp::MCP_PATH {
+        mcp::handle(&state, req).await
+    } else {
+        mcp::boxed(routes::route(&state, req, &request_id).await)
+    };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

@@ -5,7 +5,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 
 use super::respond::{not_found, text};
-use super::{AppState, HttpResponse, health, local, webhook};
+use super::{AppState, HttpResponse, health, local, oauth, webhook};
 
 /// The webhook route Meta is pointed at.
 pub const WEBHOOK_PATH: &str = "/webhook/meta";
@@ -18,6 +18,7 @@ pub async fn route(state: &AppState, req: Request<Incoming>, request_id: &str) -
         (&Method::POST, WEBHOOK_PATH) => webhook::receive(state, req, request_id).await,
         (&Method::GET, "/health") => health::health(state, &req).await,
         (&Method::GET, METRICS_PATH) => metrics(state, &req),
+        (_, path) if oauth::is_oauth_path(path) => oauth::route(state, req).await,
         _ => not_found(),
     }
 }

@@ -1,8 +1,10 @@
 //! `list_templates`, `block_contact` and `unblock_contact`: what the business account
 //! has and whom it refuses.
 
+use rmcp::RoleServer;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::schemars::{self, JsonSchema};
+use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router};
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +113,7 @@ impl WhatsAppServer {
     async fn list_templates(
         &self,
         Parameters(p): Parameters<ListTemplatesParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<ListTemplatesResult>, String> {
         let query = TemplateQuery {
             name: p.name,
@@ -118,7 +121,7 @@ impl WhatsAppServer {
             status: p.status,
             limit: p.limit,
         };
-        self.messaging
+        self.messaging_for(&ctx)
             .list_templates(query)
             .await
             .map(|list| {
@@ -145,8 +148,9 @@ impl WhatsAppServer {
     async fn block_contact(
         &self,
         Parameters(p): Parameters<BlockParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<BlockResultView>, String> {
-        self.messaging
+        self.messaging_for(&ctx)
             .block_contact(&p.contact)
             .await
             .map(|r| {
@@ -172,8 +176,9 @@ impl WhatsAppServer {
     async fn unblock_contact(
         &self,
         Parameters(p): Parameters<BlockParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<BlockResultView>, String> {
-        self.messaging
+        self.messaging_for(&ctx)
             .unblock_contact(&p.contact)
             .await
             .map(|r| {

@@ -9,6 +9,7 @@ mod conversations;
 mod directory;
 mod media;
 mod reactions;
+mod remote;
 mod resource_feed;
 mod resources;
 mod search;
@@ -32,6 +33,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::messaging::{MessageQuery, Messaging, SendMessageInput};
 pub use media::{GetMediaParams, GetMediaResult};
+pub use remote::HttpTransport;
 pub use resources::{CONVERSATION_URI_TEMPLATE, conversation_uri, parse_conversation_uri};
 pub use search::{SearchHitView, SearchMessagesResult};
 pub use waiting::WaitForMessagesParams;
@@ -131,6 +133,7 @@ impl WhatsAppServer {
     async fn send_message(
         &self,
         Parameters(p): Parameters<SendMessageParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<SendMessageResult>, String> {
         let input = SendMessageInput {
             to: p.to,
@@ -140,7 +143,7 @@ impl WhatsAppServer {
             preview_url: p.preview_url,
             idempotency_key: p.idempotency_key,
         };
-        self.messaging
+        self.messaging_for(&ctx)
             .send_message(input)
             .await
             .map(|r| Json(r.into()))

@@ -2,7 +2,8 @@
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::schemars::{self, JsonSchema};
-use rmcp::{tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::WhatsAppServer;
@@ -46,12 +47,13 @@ impl WhatsAppServer {
     async fn send_reaction(
         &self,
         Parameters(p): Parameters<SendReactionParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<SendReactionResult>, String> {
         let input = SendReactionInput {
             message_id: p.message_id,
             emoji: p.emoji,
         };
-        self.messaging
+        self.messaging_for(&ctx)
             .send_reaction(input)
             .await
             .map(|r| {

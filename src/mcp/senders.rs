@@ -2,8 +2,10 @@
 //! `show_typing` read receipt. Every one goes through the messaging layer's one send
 //! path (allowlist, blocked contacts, idempotency key, the row before the call).
 
+use rmcp::RoleServer;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::schemars::{self, JsonSchema};
+use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router};
 use serde::{Deserialize, Serialize};
 
@@ -262,6 +264,7 @@ impl WhatsAppServer {
     async fn send_media(
         &self,
         Parameters(p): Parameters<SendMediaParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<SendMediaResult>, String> {
         let input = SendMediaInput {
             to: p.to,
@@ -275,7 +278,7 @@ impl WhatsAppServer {
             phone_number_id: None,
             idempotency_key: p.idempotency_key,
         };
-        self.messaging
+        self.messaging_for(&ctx)
             .send_media(input)
             .await
             .map(|r| Json(r.into()))
@@ -299,6 +302,7 @@ impl WhatsAppServer {
     async fn send_interactive(
         &self,
         Parameters(p): Parameters<SendInteractiveParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<SendMessageResult>, String> {
         let input = SendInteractiveInput {
             to: p.to,
@@ -322,7 +326,7 @@ impl WhatsAppServer {
             phone_number_id: None,
             idempotency_key: p.idempotency_key,
         };
-        self.messaging
+        self.messaging_for(&ctx)
             .send_interactive(input)
             .await
             .map(|r| Json(r.into()))
@@ -343,6 +347,7 @@ impl WhatsAppServer {
     async fn send_location(
         &self,
         Parameters(p): Parameters<SendLocationParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<SendMessageResult>, String> {
         let input = SendLocationInput {
             to: p.to,
@@ -354,7 +359,7 @@ impl WhatsAppServer {
             phone_number_id: None,
             idempotency_key: p.idempotency_key,
         };
-        self.messaging
+        self.messaging_for(&ctx)
             .send_location(input)
             .await
             .map(|r| Json(r.into()))
@@ -377,8 +382,9 @@ impl WhatsAppServer {
     async fn show_typing(
         &self,
         Parameters(p): Parameters<ShowTypingParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<MarkReadResult>, String> {
-        self.messaging
+        self.messaging_for(&ctx)
             .show_typing(&p.message_id)
             .await
             .map(|()| Json(MarkReadResult { success: true }))

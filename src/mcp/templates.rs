@@ -3,7 +3,8 @@
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::schemars::{self, JsonSchema};
-use rmcp::{tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -58,6 +59,7 @@ impl WhatsAppServer {
     async fn send_template(
         &self,
         Parameters(p): Parameters<SendTemplateParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<SendMessageResult>, String> {
         let input = SendTemplateInput {
             to: p.to,
@@ -67,7 +69,7 @@ impl WhatsAppServer {
             phone_number_id: p.phone_number_id,
             idempotency_key: p.idempotency_key,
         };
-        self.messaging
+        self.messaging_for(&ctx)
             .send_template(input)
             .await
             .map(|r| Json(r.into()))

@@ -45,6 +45,33 @@ impl Messaging {
         self.get_media_capped(key, MEDIA_MAX_BYTES).await
     }
 
+    /// [`Messaging::get_media_capped`] with the file's bytes, for a caller that cannot
+    /// open a path on this machine (a remote client). A saved file larger than
+    /// `max_bytes` is refused too.
+    pub async fn get_media_content(
+        &self,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<(MediaFile, Vec<u8>), MessagingError> {
+        let file = self.get_media_capped(key, max_bytes).await?;
+        if file.size > max_bytes {
+            return Err(MessagingError::InvalidInput(format!(
+                "the file is {} bytes: a remote client can receive at most {max_bytes} bytes \
+                 in a result; open it with a local client (Claude Desktop or Claude Code)",
+                file.size
+            )));
+        }
+        let path = file.path.clone();
+        let bytes = tokio::task::spawn_blocking(move || std::fs::read(&path))
+            .await
+            .map_err(|e| StoreError::Internal(format!("reading the media file failed: {e}")))?
+            .map_err(|source| StoreError::Io {
+                path: file.path.clone(),
+                source,
+            })?;
+        Ok((file, bytes))
+    }
+
     /// [`Messaging::get_media`] refusing files larger than `max_bytes`, both as Meta
     /// announces them and while downloading (nothing past the cap is read).
     pub async fn get_media_capped(

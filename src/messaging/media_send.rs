@@ -289,6 +289,13 @@ impl Messaging {
         let url = input.url.clone().filter(|u| !u.trim().is_empty());
         let (recipient, seen) = parse_recipient(&input.to)?;
         let (kind, checked, url) = match (path, url) {
+            (Some(_), None) if self.caller().is_remote() => {
+                return Err(MessagingError::InvalidInput(
+                    "`path` names a file on the owner's machine, and this client is remote: \
+                     send media by `url` (https) instead"
+                        .into(),
+                ));
+            }
             (Some(path), None) => {
                 let given = path.clone();
                 let voice = input.voice;

@@ -3,6 +3,7 @@
 //! nor talks to Meta directly.
 
 mod allowlist;
+mod caller;
 mod channel;
 mod clock;
 mod confirm;
@@ -18,6 +19,7 @@ mod media_kind;
 mod media_path;
 mod media_send;
 mod media_upload;
+pub mod oauth;
 mod owner;
 mod permission;
 mod query;
@@ -36,6 +38,7 @@ use crate::config::Config;
 use crate::meta::{MetaClient, MetaError};
 use crate::store::{Store, StoreError};
 
+pub use caller::{Caller, LOCAL_CLIENT_ID};
 pub use channel::ChannelEvent;
 pub use clock::Clock;
 pub use confirm::{Approval, SendApprover, SendPreview, with_approver};
@@ -130,6 +133,8 @@ pub struct Messaging {
     business_account_id: Option<String>,
     /// The template list, kept a few minutes (shared by every clone).
     template_cache: std::sync::Arc<tokio::sync::Mutex<templates_list::TemplateCache>>,
+    /// Who calls: rows it sends record its client id.
+    caller: Caller,
 }
 
 impl Messaging {
@@ -150,7 +155,20 @@ impl Messaging {
             media_send_dirs: config.media_send_dirs.clone(),
             business_account_id: config.business_account_id.clone(),
             template_cache: Default::default(),
+            caller: Caller::Local,
         }
+    }
+
+    /// The same messaging acting for `caller` (a remote client through `/mcp`).
+    pub fn for_caller(&self, caller: Caller) -> Messaging {
+        let mut m = self.clone();
+        m.caller = caller;
+        m
+    }
+
+    /// Who this messaging acts for.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     /// The same messaging with "now" read from `clock` (tests pin it).

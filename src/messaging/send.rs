@@ -159,9 +159,10 @@ impl Messaging {
             &out.phone_number_id,
             &out.request,
         ));
+        let client_id = self.caller.client_id().to_owned();
         let row = match self
             .store
-            .write(move |ctx| outbound::begin_send(ctx, &new))
+            .write(move |ctx| outbound::begin_send_as(ctx, &new, &client_id))
             .await?
         {
             BeginSend::Replay(row) => return idempotency::replay(&row),

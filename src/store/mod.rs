@@ -12,6 +12,7 @@ mod ingest;
 pub mod inspect;
 pub mod lock;
 pub mod media;
+pub mod oauth;
 mod open;
 pub mod outbound;
 pub mod owner;

@@ -69,7 +69,18 @@ pub enum BeginSend {
 /// before fingerprints compare kind and text), in flight when that send is still
 /// `pending`, else as a reused key.
 pub fn begin_send(ctx: &mut WriteCtx<'_>, new: &NewOutbound) -> Result<BeginSend, StoreError> {
-    if let Some((row, fingerprint)) = find_by_idempotency_key(ctx, new.idempotency_key.as_deref())?
+    begin_send_as(ctx, new, CLIENT_ID)
+}
+
+/// [`begin_send`] for the client `client_id` (a remote client the owner approved): the
+/// row records it, and its idempotency keys are its own.
+pub fn begin_send_as(
+    ctx: &mut WriteCtx<'_>,
+    new: &NewOutbound,
+    client_id: &str,
+) -> Result<BeginSend, StoreError> {
+    if let Some((row, fingerprint)) =
+        find_by_idempotency_key(ctx, client_id, new.idempotency_key.as_deref())?
     {
         let same_request = match (&fingerprint, &new.fingerprint) {
             (Some(old), Some(given)) => old == given,
@@ -92,7 +103,7 @@ pub fn begin_send(ctx: &mut WriteCtx<'_>, new: &NewOutbound) -> Result<BeginSend
          VALUES (?1, ?2, ?3, 'outbound', ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?9, ?10, ?11)",
         params![
             id,
-            CLIENT_ID,
+            client_id,
             new.phone_number_id,
             contact,
             new.kind,
@@ -134,6 +145,7 @@ pub fn set_media_id(ctx: &mut WriteCtx<'_>, id: &str, media_id: &str) -> Result<
 /// The row with this idempotency key, and its request fingerprint.
 fn find_by_idempotency_key(
     ctx: &WriteCtx<'_>,
+    client_id: &str,
     key: Option<&str>,
 ) -> Result<Option<(MessageRow, Option<String>)>, StoreError> {
     let Some(key) = key else { return Ok(None) };
@@ -142,7 +154,7 @@ fn find_by_idempotency_key(
          WHERE client_id = ?1 AND idempotency_key = ?2"
     );
     let found = ctx
-        .row(&sql, params![CLIENT_ID, key], |r| {
+        .row(&sql, params![client_id, key], |r| {
             let fingerprint = r.get(MESSAGE_COLUMN_COUNT)?;
             Ok((message_row(r)?, fingerprint))
         })

@@ -6,6 +6,7 @@ pub mod inbound;
 pub mod listener;
 pub mod mcp_checks;
 pub mod mcp_client;
+pub mod remote;
 pub mod seed;
 
 use std::net::SocketAddr;
@@ -105,6 +106,7 @@ impl TestServer {
                     app_secret,
                     verify_token,
                     metrics: Arc::new(wa_mcp::metrics::Metrics::new()),
+                    remote: None,
                 });
                 http::run(listener, state, async {
                     let _ = shutdown_rx.await;
@@ -306,6 +308,7 @@ pub fn config(graph: &str, token: Option<&str>) -> wa_mcp::config::Config {
         port: 0,
         payload_retention_days: 30,
         owner: Default::default(),
+        public_url_setting: None,
     }
 }
 
