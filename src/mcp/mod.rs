@@ -8,6 +8,7 @@ mod confirm;
 mod conversations;
 mod directory;
 mod media;
+mod peer_text;
 mod reactions;
 mod remote;
 mod resource_feed;
