@@ -228,6 +228,59 @@ fn edits_and_deletes_keep_the_index_exact() {
     integrity_ok(&store);
 }
 
+#[test]
+fn rows_changed_or_deleted_in_the_transaction_that_wrote_them_are_indexed_as_they_end() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    store
+        .write_blocking(|ctx| {
+            let at = "2026-11-01T10:00:00.000000Z";
+            insert_text(ctx.conn(), "kept", "447700900001", "an old kettle", at);
+            ctx.exec(
+                "UPDATE messages SET body = 'a new toaster' WHERE id = 'kept'",
+                [],
+            )?;
+            insert_text(ctx.conn(), "gone", "447700900002", "a lost kettle", at);
+            ctx.exec("DELETE FROM messages WHERE id = 'gone'", [])?;
+            Ok(())
+        })
+        .expect("rows");
+    // A job that fails is rolled back with whatever it noted for the index.
+    let failed = store.write_blocking(|ctx| {
+        insert_text(
+            ctx.conn(),
+            "rolled-back",
+            "447700900003",
+            "a kettle never stored",
+            "2026-11-01T10:00:01.000000Z",
+        );
+        Err::<(), _>(StoreError::Internal("on purpose".into()))
+    });
+    assert!(failed.is_err());
+    assert!(found(&store, "kettle").is_empty());
+    assert_eq!(found(&store, "toaster"), vec!["kept".to_owned()]);
+    integrity_ok(&store);
+}
+
+#[test]
+fn rows_written_around_the_writer_are_indexed_when_a_store_opens() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("wa.db");
+    drop(Store::open_with(&path, options(false)).expect("create"));
+    let conn = Connection::open(&path).expect("open");
+    insert_text(
+        &conn,
+        "direct",
+        "447700900004",
+        "written by another tool",
+        "2026-11-01T10:00:00.000000Z",
+    );
+    drop(conn);
+    let store = Store::open_with(&path, options(false)).expect("reopen");
+    assert_eq!(found(&store, "another tool"), vec!["direct".to_owned()]);
+    integrity_ok(&store);
+}
+
 /// A small deterministic generator (xorshift): the same hostile inputs every run.
 struct Rng(u64);
 
