@@ -196,10 +196,13 @@ fn check_format(
     };
     if size > limit {
         return Err(invalid(format!(
-            "{given:?} is {size} bytes; WhatsApp takes a {}{} of at most {limit} bytes. \
+            "{given:?} is {size} bytes; WhatsApp takes {} files of at most {limit} bytes. \
              Nothing was sent: make it smaller{}.",
-            if animated { "animated " } else { "" },
-            format.label,
+            if animated {
+                "animated WebP sticker"
+            } else {
+                format.label
+            },
             if kind == MediaKind::Document {
                 ""
             } else {
