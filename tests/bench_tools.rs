@@ -82,3 +82,14 @@ fn bench_pages_times_the_store_and_the_tool_call() {
     assert_eq!(out.matches("store page of 20 at").count(), 6, "{out}");
     assert!(out.contains("get_messages tool call over stdio"), "{out}");
 }
+
+#[test]
+fn bench_upload_measures_the_memory_of_a_streamed_upload_and_checks_the_bytes() {
+    let out = run(&["bench", "upload", "--size-mib", "3"]);
+    assert!(
+        out.contains("3145728 bytes of the file received, SHA-256 matches"),
+        "{out}"
+    );
+    assert!(out.contains("target < 32 MiB met"), "{out}");
+    assert!(out.contains("MiB/s"), "{out}");
+}

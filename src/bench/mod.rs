@@ -1,6 +1,7 @@
-//! Load, paging and crash benchmarks that anyone can rerun: `wa-mcp bench ...`.
-//! They drive the real binary over real sockets and verify through the database that
-//! every acknowledged delivery is stored exactly once.
+//! Load, paging, crash and upload benchmarks that anyone can rerun: `wa-mcp bench ...`.
+//! They drive the real binary over real sockets and verify what they measured: through
+//! the database that every acknowledged delivery is stored exactly once, through a
+//! stand-in for Meta that an uploaded file arrived whole.
 
 mod crash;
 mod load;
@@ -10,6 +11,8 @@ mod remote;
 mod replays;
 mod server;
 mod stats;
+mod upload;
+mod upload_sink;
 
 use std::process::ExitCode;
 
@@ -23,6 +26,7 @@ pub use load::WebhookArgs;
 pub use pages::PagesArgs;
 pub use remote::RemoteArgs;
 pub use replays::ReplaysArgs;
+pub use upload::UploadArgs;
 
 /// Why a benchmark could not run or did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +52,8 @@ pub enum BenchCommand {
     Crash(CrashArgs),
     /// One large delivery replayed many times: how much the database file grows
     Replays(ReplaysArgs),
+    /// send_media of a large local file to a local stand-in for Meta: the memory it takes
+    Upload(UploadArgs),
 }
 
 pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchError> {
@@ -57,5 +63,6 @@ pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchErr
         BenchCommand::Crash(args) => crash::run(args),
         BenchCommand::Replays(args) => replays::run(args),
         BenchCommand::Remote(args) => remote::run(args),
+        BenchCommand::Upload(args) => upload::run(args),
     }
 }

@@ -268,14 +268,60 @@ pub fn hung_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>)
     (url, requests)
 }
 
-/// Reads one request's head and body; `None` if the client went away first.
-fn read_request(reader: &mut std::io::BufReader<std::net::TcpStream>) -> Option<()> {
+/// A Graph API that answers every media upload with the media id `UPLOADED1` and never
+/// answers anything else: Meta hung after taking the file. Counts (uploads, other
+/// requests).
+pub fn hung_after_upload_server() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let (uploads, others) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (up, other) = (Arc::clone(&uploads), Arc::clone(&others));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            // One request per connection: an answered one closes it.
+            match read_request(&mut reader) {
+                Some(line) if line.contains("/media ") => {
+                    up.fetch_add(1, Ordering::SeqCst);
+                    let body = r#"{"id":"UPLOADED1"}"#;
+                    let _ = write!(
+                        reader.get_mut(),
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+                Some(_) => {
+                    other.fetch_add(1, Ordering::SeqCst);
+                    held.push(reader); // open and silent
+                }
+                None => {}
+            }
+        }
+    });
+    (url, uploads, others)
+}
+
+/// Reads one request's head and body and returns its request line; `None` if the
+/// client went away first.
+fn read_request(reader: &mut std::io::BufReader<std::net::TcpStream>) -> Option<String> {
     use std::io::{BufRead, Read};
     let mut length = 0;
+    let mut request_line = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).ok()? == 0 {
             return None;
+        }
+        if request_line.is_empty() {
+            request_line = line.clone();
         }
         if let Some((name, value)) = line.split_once(':')
             && name.eq_ignore_ascii_case("content-length")
@@ -287,7 +333,8 @@ fn read_request(reader: &mut std::io::BufReader<std::net::TcpStream>) -> Option<
         }
     }
     let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()
+    reader.read_exact(&mut body).ok()?;
+    Some(request_line)
 }
 
 /// The configuration library-level tests run with: the business number
