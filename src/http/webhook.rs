@@ -93,7 +93,7 @@ pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str)
         metrics.record_signature_rejection();
         return not_found();
     }
-    let resp = store_delivery(state, body, request_id).await;
+    let resp = store_delivery(state, body.into_bytes(), request_id).await;
     // The body's room is given back only now: its bytes lived until the commit.
     drop(reservation);
     metrics.observe_webhook(started.elapsed());
