@@ -82,3 +82,28 @@ fn bench_pages_times_the_store_and_the_tool_call() {
     assert_eq!(out.matches("store page of 20 at").count(), 6, "{out}");
     assert!(out.contains("get_messages tool call over stdio"), "{out}");
 }
+
+#[test]
+fn bench_slow_bodies_measures_memory_and_verifies_the_ordinary_deliveries() {
+    let out = run(&[
+        "bench",
+        "slow-bodies",
+        "--connections",
+        "24",
+        "--duration-secs",
+        "3",
+        "--rate",
+        "20",
+        // A shared, unoptimised test build: the latency target is for the release run.
+        "--max-p99-ms",
+        "10000",
+    ]);
+    assert!(
+        out.contains("60 answered 200, 0 answered 503, 0 failed"),
+        "{out}"
+    );
+    assert!(out.contains("0 message(s) missing, 0 duplicated"), "{out}");
+    assert!(out.contains("server RSS: idle"), "{out}");
+    assert!(out.contains("answered 404 "), "{out}");
+    assert!(out.contains(": met"), "{out}");
+}

@@ -1,7 +1,8 @@
-//! Load, paging and crash benchmarks that anyone can rerun: `wa-mcp bench ...`.
+//! Load, paging, memory and crash benchmarks that anyone can rerun: `wa-mcp bench ...`.
 //! They drive the real binary over real sockets and verify through the database that
 //! every acknowledged delivery is stored exactly once.
 
+mod attackers;
 mod crash;
 mod load;
 mod pages;
@@ -9,6 +10,7 @@ mod payload;
 mod remote;
 mod replays;
 mod server;
+mod slow_bodies;
 mod stats;
 
 use std::process::ExitCode;
@@ -23,6 +25,7 @@ pub use load::WebhookArgs;
 pub use pages::PagesArgs;
 pub use remote::RemoteArgs;
 pub use replays::ReplaysArgs;
+pub use slow_bodies::SlowBodiesArgs;
 
 /// Why a benchmark could not run or did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,9 @@ pub enum BenchCommand {
     Crash(CrashArgs),
     /// One large delivery replayed many times: how much the database file grows
     Replays(ReplaysArgs),
+    /// Hostile connections trickling large bodies (unsigned or wrongly signed) while
+    /// signed deliveries keep coming: the server's memory and their latency
+    SlowBodies(SlowBodiesArgs),
 }
 
 pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchError> {
@@ -57,5 +63,6 @@ pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchErr
         BenchCommand::Crash(args) => crash::run(args),
         BenchCommand::Replays(args) => replays::run(args),
         BenchCommand::Remote(args) => remote::run(args),
+        BenchCommand::SlowBodies(args) => slow_bodies::run(args),
     }
 }
