@@ -1,8 +1,9 @@
-//! Load, paging, crash and upload benchmarks that anyone can rerun: `wa-mcp bench ...`.
+//! Load, paging, memory, crash and upload benchmarks that anyone can rerun: `wa-mcp bench ...`.
 //! They drive the real binary over real sockets and verify what they measured: through
 //! the database that every acknowledged delivery is stored exactly once, through a
 //! stand-in for Meta that an uploaded file arrived whole.
 
+mod attackers;
 mod crash;
 mod load;
 mod pages;
@@ -10,6 +11,7 @@ mod payload;
 mod remote;
 mod replays;
 mod server;
+mod slow_bodies;
 mod stats;
 mod upload;
 mod upload_sink;
@@ -27,6 +29,7 @@ pub use pages::PagesArgs;
 pub use remote::RemoteArgs;
 pub use replays::ReplaysArgs;
 pub use upload::UploadArgs;
+pub use slow_bodies::SlowBodiesArgs;
 
 /// Why a benchmark could not run or did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +57,9 @@ pub enum BenchCommand {
     Replays(ReplaysArgs),
     /// send_media of a large local file to a local stand-in for Meta: the memory it takes
     Upload(UploadArgs),
+    /// Hostile connections trickling large bodies (unsigned or wrongly signed) while
+    /// signed deliveries keep coming: the server's memory and their latency
+    SlowBodies(SlowBodiesArgs),
 }
 
 pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchError> {
@@ -64,5 +70,6 @@ pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchErr
         BenchCommand::Replays(args) => replays::run(args),
         BenchCommand::Remote(args) => remote::run(args),
         BenchCommand::Upload(args) => upload::run(args),
+        BenchCommand::SlowBodies(args) => slow_bodies::run(args),
     }
 }

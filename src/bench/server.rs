@@ -93,6 +93,11 @@ impl ServerProcess {
         proc_status_kib(self.child.id(), "VmRSS:")
     }
 
+    /// The highest resident set size since the process started, in KiB (Linux).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        proc_status_kib(self.child.id(), "VmHWM:")
+    }
+
     /// SIGKILL: the power cut of the crash test.
     pub fn crash(mut self) {
         let _ = self.child.kill();

@@ -80,6 +80,26 @@ impl TestServer {
         verify_token: Option<&str>,
         options: wa_mcp::store::StoreOptions,
     ) -> TestServer {
+        TestServer::start_full(app_secret, verify_token, options, Default::default())
+    }
+
+    /// A server with both secrets whose listener keeps `limits` (a small connection
+    /// cap, a short grace for slow bodies, ...).
+    pub fn start_with_limits(limits: http::limits::LimitSettings) -> TestServer {
+        TestServer::start_full(
+            Some(APP_SECRET),
+            Some(VERIFY_TOKEN),
+            wa_mcp::store::StoreOptions::default(),
+            limits,
+        )
+    }
+
+    fn start_full(
+        app_secret: Option<&str>,
+        verify_token: Option<&str>,
+        options: wa_mcp::store::StoreOptions,
+        limits: http::limits::LimitSettings,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("data").join("wa-mcp.db");
         let app_secret = Secret::from_setting(app_secret.map(str::to_owned));
@@ -107,6 +127,7 @@ impl TestServer {
                     verify_token,
                     metrics: Arc::new(wa_mcp::metrics::Metrics::new()),
                     remote: None,
+                    limits: http::limits::Limits::new(limits),
                 });
                 http::run(listener, state, async {
                     let _ = shutdown_rx.await;
