@@ -28,8 +28,8 @@ pub use load::WebhookArgs;
 pub use pages::PagesArgs;
 pub use remote::RemoteArgs;
 pub use replays::ReplaysArgs;
-pub use upload::UploadArgs;
 pub use slow_bodies::SlowBodiesArgs;
+pub use upload::UploadArgs;
 
 /// Why a benchmark could not run or did not verify.
 #[derive(Debug, thiserror::Error)]
