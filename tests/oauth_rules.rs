@@ -124,13 +124,15 @@ async fn an_access_token_expires_after_an_hour_and_the_refresh_token_still_works
         .exchange_code(&code, &f.client, REDIRECT, &verifier)
         .await
         .expect("pair");
-    assert!(
-        f.authority
-            .authenticate(&pair.access_token)
-            .await
-            .expect("read")
-            .is_some()
-    );
+    let grant = f
+        .authority
+        .authenticate(&pair.access_token)
+        .await
+        .expect("read")
+        .expect("valid");
+    assert_eq!(grant.client_id, f.client);
+    let lapsed = || f.authority.lapsed(vec![grant.token_hash.clone()]);
+    assert!(lapsed().await.expect("read").is_empty(), "still valid");
     f.clock.set(START + 3_601_000_000);
     assert!(
         f.authority
@@ -138,6 +140,11 @@ async fn an_access_token_expires_after_an_hour_and_the_refresh_token_still_works
             .await
             .expect("read")
             .is_none()
+    );
+    assert_eq!(
+        lapsed().await.expect("read"),
+        vec![grant.token_hash.clone()],
+        "the sessions and streams it opened must end"
     );
     let next = f
         .authority

@@ -15,24 +15,6 @@ fn get_messages_call(id: u64) -> Value {
         "params": {"name": "get_messages", "arguments": {"limit": 10}}})
 }
 
-/// `initialize` + `notifications/initialized` on a new session; its id.
-fn open_session(server: &RemoteServer, token: &str) -> String {
-    let init = server.mcp(token, &[], &initialize());
-    assert_eq!(init.status, 200, "{}", init.body);
-    assert_eq!(init.rpc()["result"]["serverInfo"]["name"], "wa-mcp");
-    let session = init
-        .header("mcp-session-id")
-        .expect("session id")
-        .to_owned();
-    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
-    assert_eq!(server.mcp(token, &headers, &note).status, 202);
-    session
-}
-
 #[test]
 fn a_client_discovers_registers_is_approved_and_uses_mcp_until_revoked() {
     let server = RemoteServer::start(NO_META);
@@ -69,7 +51,7 @@ fn a_client_discovers_registers_is_approved_and_uses_mcp_until_revoked() {
     let access = tokens["access_token"].as_str().expect("access token");
 
     // The 2025-11-25 generation: a session.
-    let session = open_session(&server, access);
+    let session = server.open_session(access);
     let headers = [
         ("mcp-session-id", session.as_str()),
         ("mcp-protocol-version", "2025-11-25"),
@@ -151,7 +133,7 @@ fn auth_revoke_in_another_process_refuses_the_clients_next_request() {
     let server = RemoteServer::start(NO_META);
     let (client, tokens) = server.authorize();
     let access = tokens["access_token"].as_str().expect("access");
-    let session = open_session(&server, access);
+    let session = server.open_session(access);
     let listed = run_auth(&server, &["clients"]);
     assert!(
         listed.contains(&client) && listed.contains("Claude") && listed.contains("claude.ai"),
@@ -182,28 +164,6 @@ fn auth_revoke_in_another_process_refuses_the_clients_next_request() {
     assert_eq!(refresh.status, 400);
     assert_eq!(refresh.json()["error"], "invalid_grant");
     assert!(run_auth(&server, &["clients"]).contains("revoked"));
-}
-
-fn run_auth(server: &RemoteServer, args: &[&str]) -> String {
-    let out = std::process::Command::new(common::mcp_client::BIN)
-        .env_clear()
-        .env("WA_DB_PATH", &server.db)
-        .arg("auth")
-        .args(args)
-        .output()
-        .expect("auth runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn issued_tokens(server: &RemoteServer) -> i64 {
-    let conn = rusqlite::Connection::open(&server.db).expect("db");
-    conn.query_row("SELECT count(*) FROM oauth_tokens", [], |r| r.get(0))
-        .expect("count")
 }
 
 #[test]
@@ -527,7 +487,7 @@ fn a_remote_client_gets_media_content_not_a_path_and_its_sends_carry_its_client_
 
     let (client, tokens) = server.authorize();
     let access = tokens["access_token"].as_str().expect("access");
-    let session = open_session(&server, access);
+    let session = server.open_session(access);
     let headers = [
         ("mcp-session-id", session.as_str()),
         ("mcp-protocol-version", "2025-11-25"),
@@ -593,7 +553,7 @@ fn a_remote_client_cannot_send_a_local_file_and_its_other_sends_carry_its_client
 
     let (client, tokens) = server.authorize();
     let access = tokens["access_token"].as_str().expect("access");
-    let session = open_session(&server, access);
+    let session = server.open_session(access);
     let headers = [
         ("mcp-session-id", session.as_str()),
         ("mcp-protocol-version", "2025-11-25"),

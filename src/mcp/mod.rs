@@ -10,6 +10,7 @@ mod directory;
 mod media;
 mod reactions;
 mod remote;
+mod remote_grants;
 mod resource_feed;
 mod resources;
 mod search;
@@ -74,6 +75,8 @@ pub struct WhatsAppServer {
     resources: resource_feed::ResourceState,
     /// The connection this server serves; see [`session`].
     session: session::Session,
+    /// Ends `session` when the last clone of this server is dropped.
+    _ends_session: std::sync::Arc<session::EndOnDrop>,
     /// Set by `mcp --channel`: the session is also a Claude Code channel.
     channel: Option<channel::Channel>,
     /// The sealing key and spent answers of `WA_CONFIRM_SENDS` questions, shared by
@@ -98,6 +101,7 @@ impl WhatsAppServer {
                 + Self::search_router()
                 + Self::directory_router(),
             resources: resource_feed::ResourceState::new(session.clone()),
+            _ends_session: std::sync::Arc::new(session::EndOnDrop(session.clone())),
             session,
             channel: None,
             confirmations: confirm::Confirmations::new(),
@@ -332,6 +336,7 @@ impl WhatsAppServer {
     /// subscriptions and the feed belong to the connection, not to every clone.
     fn for_new_session(mut self) -> WhatsAppServer {
         self.session = session::Session::new();
+        self._ends_session = std::sync::Arc::new(session::EndOnDrop(self.session.clone()));
         self.resources = resource_feed::ResourceState::new(self.session.clone());
         self.channel = self.channel.as_ref().map(channel::Channel::for_new_session);
         self

@@ -201,6 +201,23 @@ impl RemoteServer {
         (client, tokens.json())
     }
 
+    /// `initialize` + `notifications/initialized` on a new session; its id.
+    pub fn open_session(&self, token: &str) -> String {
+        let init = self.mcp(token, &[], &initialize());
+        assert_eq!(init.status, 200, "{}", init.body);
+        assert_eq!(init.rpc()["result"]["serverInfo"]["name"], "wa-mcp");
+        let session = init
+            .header("mcp-session-id")
+            .expect("session id")
+            .to_owned();
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert_eq!(
+            self.mcp(token, &session_headers(&session), &note).status,
+            202
+        );
+        session
+    }
+
     /// A JSON-RPC request to `/mcp` with `token` (and `extra` headers).
     pub fn mcp(&self, token: &str, extra: &[(&str, &str)], message: &Value) -> Answer {
         let auth = format!("Bearer {token}");
@@ -212,6 +229,30 @@ impl RemoteServer {
         headers.extend_from_slice(extra);
         self.call("POST", "/mcp", &headers, Some(&message.to_string()))
     }
+}
+
+/// Runs `wa-mcp auth ARGS` on the server's database in another process; its stdout.
+pub fn run_auth(server: &RemoteServer, args: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .env_clear()
+        .env("WA_DB_PATH", &server.db)
+        .arg("auth")
+        .args(args)
+        .output()
+        .expect("auth runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// How many tokens are stored.
+pub fn issued_tokens(server: &RemoteServer) -> i64 {
+    let conn = rusqlite::Connection::open(&server.db).expect("db");
+    conn.query_row("SELECT count(*) FROM oauth_tokens", [], |r| r.get(0))
+        .expect("count")
 }
 
 /// Sets the owner passphrase of `db` through `wa-mcp auth passphrase` on stdin.
@@ -313,6 +354,14 @@ pub fn initialize() -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
         "clientInfo": {"name": "remote-test", "version": "1"}}})
+}
+
+/// The headers of a request on `session` (2025-11-25).
+pub fn session_headers(session: &str) -> [(&str, &str); 2] {
+    [
+        ("mcp-session-id", session),
+        ("mcp-protocol-version", "2025-11-25"),
+    ]
 }
 
 /// `_meta` of a 2026-07-28 request.

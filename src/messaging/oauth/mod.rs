@@ -8,7 +8,8 @@
 //! Lifetimes: codes [`CODE_TTL_SECS`], access tokens [`ACCESS_TTL_SECS`], refresh
 //! tokens [`REFRESH_TTL_SECS`], rotated on every use. Every check reads the database,
 //! so a client revoked by `wa-mcp auth revoke` in another process is refused on its
-//! next request.
+//! next request, and [`Authority::lapsed`] tells the `/mcp` transport which of the
+//! sessions and streams it holds open must end.
 
 pub mod clients;
 pub mod consent;
@@ -26,7 +27,7 @@ use super::Clock;
 
 pub use clients::{ClientRegistration, RegisteredClient};
 pub use consent::{AuthorizeParams, ConsentPage, Decision, Refusal};
-pub use tokens::{RemoteClient, TokenPair};
+pub use tokens::{AccessGrant, RemoteClient, TokenPair};
 
 /// How long an authorization code may be exchanged.
 pub const CODE_TTL_SECS: i64 = 60;
@@ -136,7 +137,8 @@ impl Authority {
         Ok(owner.is_some())
     }
 
-    fn now_micros(&self) -> i64 {
+    /// "Now" as this authority decides expiries, in microseconds since the epoch.
+    pub fn now_micros(&self) -> i64 {
         self.clock.now_micros()
     }
 
