@@ -13,7 +13,8 @@ pub struct OwnerRow {
     /// The argon2id hash in PHC form (it carries its own salt and parameters).
     pub passphrase_hash: String,
     pub set_at: String,
-    /// Wrong passphrases since the last right one (or since it was set).
+    /// Wrong passphrases in a row since the last right one (or since it was set); the
+    /// rules in `messaging::oauth::passphrase` start the count again after a lockout.
     pub failed_attempts: u32,
     /// No attempt is checked before this time.
     pub next_attempt_at: Option<String>,
@@ -99,23 +100,24 @@ pub fn set_passphrase(ctx: &mut WriteCtx<'_>, hash: &str) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Counts one wrong passphrase at `now`; `next_at(failures)` says when the next attempt
-/// may be checked. Returns the new count of failures.
+/// Counts one wrong passphrase at `now`. `next(previous, last_failure_at)` is given the
+/// stored count and the time of the last failure, and says the new count and when the
+/// next attempt may be checked. Returns the new count.
 pub fn record_failed_attempt(
     ctx: &mut WriteCtx<'_>,
     now: &str,
-    next_at: impl FnOnce(u32) -> String,
+    next: impl FnOnce(u32, Option<&str>) -> (u32, String),
 ) -> Result<u32, StoreError> {
-    let failures: u32 = ctx.row(
-        "SELECT failed_attempts FROM oauth_owner WHERE id = 1",
+    let (previous, last): (u32, Option<String>) = ctx.row(
+        "SELECT failed_attempts, last_failure_at FROM oauth_owner WHERE id = 1",
         [],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let failures = failures.saturating_add(1);
+    let (failures, next_at) = next(previous, last.as_deref());
     ctx.exec(
         "UPDATE oauth_owner SET failed_attempts = ?1, next_attempt_at = ?2, last_failure_at = ?3
          WHERE id = 1",
-        params![failures, next_at(failures), now],
+        params![failures, next_at, now],
     )?;
     Ok(failures)
 }

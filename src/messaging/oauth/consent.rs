@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::passphrase::{delay_after_failures, passphrase_matches};
+use super::passphrase::{delay_after_failures, failures_in_a_row, passphrase_matches};
 use super::{Authority, CODE_TTL_SECS, OAuthError, secrets};
 use crate::store::oauth::{self as sql, CodeRow};
 
@@ -310,7 +310,11 @@ impl Authority {
         let failures = self
             .store
             .write(move |ctx| {
-                sql::record_failed_attempt(ctx, &now, |n| clock.at(delay_after_failures(n)))
+                sql::record_failed_attempt(ctx, &now, |previous, last| {
+                    let last = last.and_then(|t| crate::timefmt::parse_rfc3339(t).ok());
+                    let n = failures_in_a_row(previous, last, clock.now_micros());
+                    (n, clock.at(delay_after_failures(n)))
+                })
             })
             .await
             .map_err(|e| format!("The database failed: {e}"))?;
