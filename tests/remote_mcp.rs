@@ -406,6 +406,27 @@ fn registration_takes_only_https_or_loopback_redirects() {
 }
 
 #[test]
+fn a_registration_flood_gets_503_and_the_first_registration_keeps_its_consent_page() {
+    let server = RemoteServer::start(NO_META);
+    let first = server.register("Claude", REDIRECT);
+    for i in 1..50 {
+        server.register(&format!("flood {i}"), REDIRECT);
+    }
+    let body = json!({"client_name": "flood 50", "redirect_uris": [REDIRECT]}).to_string();
+    let refused = server.call(
+        "POST",
+        "/oauth/register",
+        &[("content-type", "application/json")],
+        Some(&body),
+    );
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.json()["error"], "temporarily_unavailable");
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    let page = server.consent_page(&first, REDIRECT, &"v".repeat(43));
+    assert_eq!(page.status, 200, "{}", page.body);
+}
+
+#[test]
 fn remote_routes_are_404_until_a_passphrase_exists() {
     let server = RemoteServer::start_with(NO_META, false);
     for (method, path) in [

@@ -1,21 +1,27 @@
 //! RFC 7591 dynamic client registration for public clients (no secret: PKCE protects
 //! the code), and the owner's view of the clients: list and revoke. Redirect URIs are
 //! `https://…` or `http://` on a loopback host (desktop and command-line clients);
-//! anything else, and fragments, are refused. Registrations are bounded: those never
-//! approved expire after [`UNAPPROVED_TTL_SECS`] or give way, oldest first, when
-//! [`MAX_CLIENTS`] are stored.
+//! anything else, and fragments, are refused. Registrations are bounded: at most
+//! [`MAX_CLIENTS`] that are not revoked. Those never approved expire after
+//! [`UNAPPROVED_TTL_SECS`], or give way, oldest first, to a newcomer when the places are
+//! full, but only once they are [`FRESH_SECS`] old: a flood of registrations gets 503
+//! and never takes the registration of an owner who is on the consent page.
 
 use serde::Deserialize;
 
 use super::{Authority, OAuthError, secrets};
 use crate::config::{is_loopback_host, split_authority};
-use crate::store::oauth::{self as sql, ClientRow};
+use crate::store::oauth::{self as sql, ClientRow, Registration};
 use crate::store::{Store, StoreError};
 
 /// The most registrations kept.
 pub const MAX_CLIENTS: u32 = 50;
 /// How long a registration the owner never approved is kept.
 pub const UNAPPROVED_TTL_SECS: i64 = 24 * 60 * 60;
+/// How long a new registration is kept whatever comes after it: long enough for the
+/// owner to read the consent page (a form stays open for
+/// [`PENDING_TTL_SECS`](super::consent::PENDING_TTL_SECS)) and approve.
+pub const FRESH_SECS: i64 = 15 * 60;
 /// The most redirect URIs one client may register.
 pub const MAX_REDIRECT_URIS: usize = 8;
 /// The longest redirect URI accepted, in bytes.
@@ -63,17 +69,28 @@ impl Authority {
             last_used_at: None,
             revoked_at: None,
         };
-        let stale_before = self.at(-UNAPPROVED_TTL_SECS);
+        let (stale_before, fresh_after) = (self.at(-UNAPPROVED_TTL_SECS), self.at(-FRESH_SECS));
         let stored = row.clone();
-        let inserted = self
+        let outcome = self
             .store
-            .write(move |ctx| sql::insert_client(ctx, &stored, &stale_before, MAX_CLIENTS))
+            .write(move |ctx| {
+                sql::insert_client(ctx, &stored, &stale_before, &fresh_after, MAX_CLIENTS)
+            })
             .await?;
-        if !inserted {
-            return Err(OAuthError::InvalidClientMetadata(format!(
-                "{MAX_CLIENTS} approved clients are registered; the owner must revoke one \
-                 (wa-mcp auth revoke) before another can register"
-            )));
+        match outcome {
+            Registration::Stored => {}
+            Registration::FullOfApproved => {
+                tracing::warn!(limit = MAX_CLIENTS, "oauth_registration_refused_full");
+                return Err(OAuthError::InvalidClientMetadata(format!(
+                    "{MAX_CLIENTS} clients the owner approved are registered; the owner must \
+                     revoke one (wa-mcp auth clients, wa-mcp auth revoke) before another can \
+                     register"
+                )));
+            }
+            Registration::FullOfFresh => {
+                tracing::warn!(limit = MAX_CLIENTS, "oauth_registration_refused_busy");
+                return Err(OAuthError::Unavailable);
+            }
         }
         tracing::info!(client_id = %row.client_id, redirect_host = %redirect_host(&row.redirect_uris[0]), "oauth_client_registered");
         Ok(RegisteredClient {

@@ -7,22 +7,27 @@
 //! redirect URI. PKCE is S256 only; the RFC 8707 `resource`, when given, must be this
 //! server's `/mcp`.
 //!
-//! A form in progress is kept in memory, bounded and short-lived, under its CSRF token,
+//! A form in progress is kept in memory, bounded and short-lived (a young one is never
+//! pushed out by newer ones: the newcomer is refused), under its CSRF token,
 //! together with the hash of a cookie set on the browser that asked for it: the post
 //! must carry both, so a page elsewhere cannot submit it. The post carries nothing else
 //! that matters: what is approved is what the owner saw.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use super::passphrase::{delay_after_failures, failures_in_a_row, passphrase_matches};
 use super::{Authority, CODE_TTL_SECS, OAuthError, secrets};
 use crate::store::oauth::{self as sql, CodeRow};
 
-/// Consent forms kept at once; the oldest gives way.
+/// Consent forms kept at once; beyond, the oldest gives way once it is
+/// [`PENDING_FRESH_SECS`] old, else the newcomer is refused.
 pub const MAX_PENDING: usize = 32;
 /// How long a consent form can be submitted.
 pub const PENDING_TTL_SECS: i64 = 10 * 60;
+/// How long a consent form is kept whatever comes after it: time for the owner to
+/// type the passphrase.
+pub const PENDING_FRESH_SECS: i64 = 5 * 60;
 /// The longest `state` accepted.
 const MAX_STATE_BYTES: usize = 1024;
 
@@ -64,6 +69,8 @@ pub enum Refusal {
     Redirect(String),
     /// The same form again, with the reason.
     Again(Box<ConsentPage>),
+    /// Too many forms are open: shown as an error page to try again later.
+    Busy(String),
     /// The server failed; shown as an error page.
     Failed(OAuthError),
 }
@@ -93,22 +100,25 @@ pub struct PendingConsents {
 }
 
 impl PendingConsents {
-    fn insert(&self, csrf_hash: String, pending: Pending, now: i64) {
-        let Ok(mut forms) = self.forms.lock() else {
-            return;
-        };
+    /// Keeps a new form after making room; `false` (nothing kept) when every place
+    /// holds a form younger than [`PENDING_FRESH_SECS`]: a flood of forms never takes
+    /// the one the owner is filling in.
+    fn insert(&self, csrf_hash: String, pending: Pending, now: i64) -> bool {
+        let mut forms = self.forms.lock().unwrap_or_else(PoisonError::into_inner);
         forms.retain(|_, p| now - p.created_micros < PENDING_TTL_SECS * 1_000_000);
-        while forms.len() >= MAX_PENDING {
+        if forms.len() >= MAX_PENDING {
             let oldest = forms
                 .iter()
+                .filter(|(_, p)| now - p.created_micros >= PENDING_FRESH_SECS * 1_000_000)
                 .min_by_key(|(_, p)| p.created_micros)
                 .map(|(k, _)| k.clone());
             match oldest {
                 Some(k) => forms.remove(&k),
-                None => break,
+                None => return false,
             };
         }
         forms.insert(csrf_hash, pending);
+        true
     }
 
     fn get(&self, csrf_hash: &str, now: i64) -> Option<Pending> {
@@ -203,8 +213,15 @@ impl Authority {
             resource,
             created_micros: now,
         };
-        self.pending
-            .insert(secrets::secret_hash(&csrf), pending.clone(), now);
+        if !self
+            .pending
+            .insert(secrets::secret_hash(&csrf), pending.clone(), now)
+        {
+            tracing::warn!(limit = MAX_PENDING, "oauth_consent_forms_full");
+            return Err(Refusal::Busy(
+                "Too many consent forms are open right now. Try again in a few minutes.".into(),
+            ));
+        }
         Ok(page_for(&pending, csrf, Some(cookie), None))
     }
 
