@@ -357,9 +357,12 @@ fn page_for(
     ConsentPage {
         csrf,
         cookie,
-        client_name: p.client_name.clone(),
+        // Stripped again: a name stored before the rule was tightened may still hold them.
+        client_name: super::clients::strip_invisible(&p.client_name),
         client_id: p.client_id.clone(),
-        redirect_host: super::clients::redirect_host(&p.redirect_uri),
+        redirect_host: super::clients::strip_invisible(&super::clients::redirect_host(
+            &p.redirect_uri,
+        )),
         error,
     }
 }
