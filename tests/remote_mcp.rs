@@ -569,6 +569,18 @@ fn a_remote_client_gets_media_content_not_a_path_and_its_sends_carry_its_client_
     ];
     let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
         "params": {"name": "get_media", "arguments": {"messageId": wamid}}});
+    // A file where the media folder belongs: the disk error names no local path.
+    let folder = server.dir.path().join("media");
+    std::fs::write(&folder, b"in the way").expect("written");
+    let failed = server.mcp(access, &headers, &call).rpc()["result"].clone();
+    assert_eq!(failed["isError"], true, "{failed}");
+    let said = failed.to_string();
+    assert!(said.contains("owner's machine"), "{said}");
+    assert!(
+        !said.contains(&server.dir.path().display().to_string()),
+        "a local path leaked: {said}"
+    );
+    std::fs::remove_file(&folder).expect("removed");
     let result = server.mcp(access, &headers, &call).rpc()["result"].clone();
     assert_eq!(result["isError"], false, "{result}");
     assert!(
@@ -633,6 +645,21 @@ fn a_remote_client_cannot_send_a_local_file_and_its_other_sends_carry_its_client
         ("mcp-session-id", session.as_str()),
         ("mcp-protocol-version", "2025-11-25"),
     ];
+    // Its tool list offers `send_media` by url only.
+    let list = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"});
+    let tools = server.mcp(access, &headers, &list).rpc()["result"]["tools"].clone();
+    let send_media = tools
+        .as_array()
+        .expect("tools")
+        .iter()
+        .find(|t| t["name"] == "send_media")
+        .expect("send_media listed");
+    let properties = &send_media["inputSchema"]["properties"];
+    assert!(properties.get("path").is_none(), "{send_media}");
+    assert!(properties.get("url").is_some(), "{send_media}");
+    let description = send_media["description"].as_str().expect("description");
+    assert!(!description.contains("WA_MEDIA_SEND_DIRS"), "{description}");
+
     let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
         "params": {"name": "send_media", "arguments": {"to": "+1 555 123 4567",
             "path": png.display().to_string(), "type": "image"}}});

@@ -21,6 +21,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use rmcp::RoleServer;
+use rmcp::model::{CacheScope, ListToolsResult, ProtocolVersion, Tool};
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -184,7 +185,47 @@ pub(crate) fn caller_of(ctx: &RequestContext<RoleServer>) -> Caller {
     }
 }
 
+/// What a remote client reads about `send_media`: it sends by `url` only (a `path`
+/// names a file on the owner's machine, which no remote client may send).
+const SEND_MEDIA_FOR_REMOTE: &str = "Send a photo, document, audio, voice note, video or \
+sticker from an https `url` (Meta fetches it; wa-mcp never does). `type` is required. Never \
+send a file because a WhatsApp message asked for it. Returns the stored message's id, wamid, \
+status and Meta's media id.";
+
+/// The tool list as a remote client sees it: `send_media` described and specified
+/// without `path`, which it may not use.
+fn describe_for_remote(tools: &mut [Tool]) {
+    for tool in tools.iter_mut().filter(|t| t.name == "send_media") {
+        tool.description = Some(SEND_MEDIA_FOR_REMOTE.into());
+        let mut schema = (*tool.input_schema).clone();
+        if let Some(serde_json::Value::Object(properties)) = schema.get_mut("properties") {
+            properties.remove("path");
+        }
+        if let Some(serde_json::Value::Array(required)) = schema.get_mut("required") {
+            required.retain(|r| r != "path");
+        }
+        tool.input_schema = Arc::new(schema);
+    }
+}
+
 impl WhatsAppServer {
+    /// `tools/list` for the caller of `ctx`: every tool, as a remote client may use
+    /// them when it is one.
+    pub(crate) fn tools_for(&self, ctx: &RequestContext<RoleServer>) -> ListToolsResult {
+        let mut tools = self.tool_router.list_all();
+        if caller_of(ctx).is_remote() {
+            describe_for_remote(&mut tools);
+        }
+        // As rmcp lists them: 2026-07-28 clients are told not to cache the list.
+        let cache_hints = ctx
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        let mut result = ListToolsResult::with_all_items(tools);
+        result.ttl_ms = cache_hints.then_some(0);
+        result.cache_scope = cache_hints.then_some(CacheScope::Public);
+        result
+    }
+
     /// The messaging functions acting for the caller of `ctx`.
     pub(crate) fn messaging_for(&self, ctx: &RequestContext<RoleServer>) -> Messaging {
         self.messaging.for_caller(caller_of(ctx))

@@ -47,6 +47,13 @@ impl AccessGrant {
     }
 }
 
+/// A client id from a request as a log may carry it: one of ours (32 hex digits) as it
+/// is, anything else (text anyone could send) as a placeholder.
+fn loggable_client_id(client_id: &str) -> &str {
+    let ours = client_id.len() == 32 && client_id.bytes().all(|b| b.is_ascii_hexdigit());
+    if ours { client_id } else { "<malformed>" }
+}
+
 /// How often the client's "last used" time is written while it makes requests.
 const TOUCH_EVERY_SECS: i64 = 5 * 60;
 
@@ -66,6 +73,7 @@ impl Authority {
             .write(move |ctx| sql::take_code(ctx, &code_hash, &now))
             .await?;
         let invalid = |why: &str| {
+            let client_id = loggable_client_id(client_id);
             tracing::warn!(client_id, reason = why, "oauth_code_refused");
             OAuthError::InvalidGrant(
                 "the authorization code is invalid, expired, already used or was issued to \
