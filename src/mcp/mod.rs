@@ -34,7 +34,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::messaging::{MessageQuery, Messaging, SendMessageInput};
 pub use media::{GetMediaParams, GetMediaResult};
-pub use remote::HttpTransport;
+pub use remote::{HttpTransport, MAX_REQUEST_BYTES};
 pub use resources::{CONVERSATION_URI_TEMPLATE, conversation_uri, parse_conversation_uri};
 pub use search::{SearchHitView, SearchMessagesResult};
 pub use waiting::WaitForMessagesParams;

@@ -15,6 +15,8 @@ use super::mcp_client::{BIN, wa_mcp_command};
 
 pub const PASSPHRASE: &str = "correct horse battery staple";
 pub const REDIRECT: &str = "https://claude.ai/api/mcp/auth_callback";
+/// The server's stderr, in its temp folder.
+const LOG_FILE: &str = "server.log";
 
 /// What a test sees of one HTTP answer.
 #[derive(Debug)]
@@ -69,6 +71,15 @@ impl RemoteServer {
     }
 
     pub fn start_with(graph: &str, passphrase: bool) -> RemoteServer {
+        RemoteServer::launch(graph, passphrase, "serve")
+    }
+
+    /// `wa-mcp mcp` holding the port: remote MCP on its listener, stdio kept open.
+    pub fn start_mcp(graph: &str) -> RemoteServer {
+        RemoteServer::launch(graph, true, "mcp")
+    }
+
+    fn launch(graph: &str, passphrase: bool, command: &str) -> RemoteServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("wa.db");
         if passphrase {
@@ -76,16 +87,19 @@ impl RemoteServer {
         }
         let port = super::free_port();
         let base = format!("http://127.0.0.1:{port}");
+        let log = std::fs::File::create(dir.path().join(LOG_FILE)).expect("log file");
         let child = wa_mcp_command(&db, graph)
             .env("APP_HTTP_PORT", port.to_string())
             .env("WA_PUBLIC_URL", &base)
             // A folder local clients may send from: a remote client still may not.
             .env("WA_MEDIA_SEND_DIRS", dir.path())
-            .arg("serve")
+            .arg(command)
+            // `mcp` serves stdio until its input ends: the pipe stays open with the child.
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
-            .expect("serve starts");
+            .expect("the server starts");
         let child = KillOnDrop(child);
         wait_for_health(port);
         RemoteServer {
@@ -95,6 +109,11 @@ impl RemoteServer {
             base,
             _child: child,
         }
+    }
+
+    /// Everything the server logged so far (its stderr, at `RUST_LOG=debug`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join(LOG_FILE)).expect("log read")
     }
 
     pub fn url(&self, path: &str) -> String {
