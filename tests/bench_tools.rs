@@ -82,3 +82,17 @@ fn bench_pages_times_the_store_and_the_tool_call() {
     assert_eq!(out.matches("store page of 20 at").count(), 6, "{out}");
     assert!(out.contains("get_messages tool call over stdio"), "{out}");
 }
+
+#[test]
+fn bench_remote_times_a_tool_call_over_mcp_and_over_stdio() {
+    let out = run(&["bench", "remote", "--rows", "500", "--calls", "20"]);
+    assert!(
+        out.contains("get_messages tool call over /mcp (loopback, bearer checked): p50"),
+        "{out}"
+    );
+    assert!(out.contains("get_messages tool call over stdio"), "{out}");
+    assert!(
+        out.contains("target: p99 < 5 ms over /mcp on loopback"),
+        "{out}"
+    );
+}
