@@ -385,60 +385,6 @@ fn the_consent_page_escapes_a_hostile_client_name() {
 }
 
 #[test]
-fn bidi_controls_in_a_client_name_reach_neither_the_consent_page_nor_the_terminal() {
-    let server = RemoteServer::start(NO_META);
-    // Shown raw, U+202E would turn what follows around: "Claude ... moc.live".
-    let client = server.register("Claude\u{202e}evil.com\u{2066}", REDIRECT);
-    let page = server.consent_page(&client, REDIRECT, &"v".repeat(43));
-    assert_eq!(page.status, 200);
-    assert!(
-        !page.body.contains('\u{202e}') && !page.body.contains('\u{2066}'),
-        "{}",
-        page.body
-    );
-    assert!(
-        page.body.contains("<bdi>Claudeevil.com</bdi>"),
-        "{}",
-        page.body
-    );
-    assert!(page.body.contains("<bdi>claude.ai</bdi>"), "{}", page.body);
-
-    // A name stored before names were cleaned is escaped on the owner's terminal.
-    let conn = rusqlite::Connection::open(&server.db).expect("db");
-    conn.execute(
-        "UPDATE oauth_clients SET client_name = ?1 WHERE client_id = ?2",
-        ["Claude\u{202e}\u{1b}]0;x\u{7}evil", client.as_str()],
-    )
-    .expect("updated");
-    let listed = run_auth(&server, &["clients"]);
-    assert!(
-        !listed.contains('\u{202e}') && !listed.contains('\u{1b}'),
-        "{listed:?}"
-    );
-    assert!(
-        listed.contains("Claude\\u{202e}\\x1b]0;x\\x07evil"),
-        "{listed}"
-    );
-    let page = server.consent_page(&client, REDIRECT, &"v".repeat(43));
-    assert!(
-        page.body.contains("<bdi>Claude]0;xevil</bdi>"),
-        "{}",
-        page.body
-    );
-
-    // And a redirect URI can carry none: it must be ASCII.
-    let body = json!({"client_name": "x", "redirect_uris": ["https://claude.ai\u{202e}/cb"]});
-    let answer = server.call(
-        "POST",
-        "/oauth/register",
-        &[("content-type", "application/json")],
-        Some(&body.to_string()),
-    );
-    assert_eq!(answer.status, 400, "{}", answer.body);
-    assert_eq!(answer.json()["error"], "invalid_redirect_uri");
-}
-
-#[test]
 fn registration_takes_only_https_or_loopback_redirects() {
     let server = RemoteServer::start(NO_META);
     for bad in [

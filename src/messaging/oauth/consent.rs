@@ -13,21 +13,12 @@
 //! must carry both, so a page elsewhere cannot submit it. The post carries nothing else
 //! that matters: what is approved is what the owner saw.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-
 use super::passphrase::{delay_after_failures, failures_in_a_row, passphrase_matches};
+use super::pending::Pending;
+pub use super::pending::{MAX_PENDING, PENDING_FRESH_SECS, PENDING_TTL_SECS};
 use super::{Authority, CODE_TTL_SECS, OAuthError, secrets};
 use crate::store::oauth::{self as sql, CodeRow};
 
-/// Consent forms kept at once; beyond, the oldest gives way once it is
-/// [`PENDING_FRESH_SECS`] old, else the newcomer is refused.
-pub const MAX_PENDING: usize = 32;
-/// How long a consent form can be submitted.
-pub const PENDING_TTL_SECS: i64 = 10 * 60;
-/// How long a consent form is kept whatever comes after it: time for the owner to
-/// type the passphrase.
-pub const PENDING_FRESH_SECS: i64 = 5 * 60;
 /// The longest `state` accepted.
 const MAX_STATE_BYTES: usize = 1024;
 
@@ -79,61 +70,6 @@ pub enum Refusal {
 pub enum Decision {
     Approve { passphrase: String },
     Deny,
-}
-
-#[derive(Debug, Clone)]
-struct Pending {
-    cookie_hash: String,
-    client_id: String,
-    client_name: String,
-    redirect_uri: String,
-    challenge: String,
-    state: Option<String>,
-    resource: String,
-    created_micros: i64,
-}
-
-/// The consent forms in progress, under the hash of their CSRF token.
-#[derive(Debug, Default)]
-pub struct PendingConsents {
-    forms: Mutex<HashMap<String, Pending>>,
-}
-
-impl PendingConsents {
-    /// Keeps a new form after making room; `false` (nothing kept) when every place
-    /// holds a form younger than [`PENDING_FRESH_SECS`]: a flood of forms never takes
-    /// the one the owner is filling in.
-    fn insert(&self, csrf_hash: String, pending: Pending, now: i64) -> bool {
-        let mut forms = self.forms.lock().unwrap_or_else(PoisonError::into_inner);
-        forms.retain(|_, p| now - p.created_micros < PENDING_TTL_SECS * 1_000_000);
-        if forms.len() >= MAX_PENDING {
-            let oldest = forms
-                .iter()
-                .filter(|(_, p)| now - p.created_micros >= PENDING_FRESH_SECS * 1_000_000)
-                .min_by_key(|(_, p)| p.created_micros)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => forms.remove(&k),
-                None => return false,
-            };
-        }
-        forms.insert(csrf_hash, pending);
-        true
-    }
-
-    fn get(&self, csrf_hash: &str, now: i64) -> Option<Pending> {
-        let forms = self.forms.lock().ok()?;
-        forms
-            .get(csrf_hash)
-            .filter(|p| now - p.created_micros < PENDING_TTL_SECS * 1_000_000)
-            .cloned()
-    }
-
-    fn remove(&self, csrf_hash: &str) {
-        if let Ok(mut forms) = self.forms.lock() {
-            forms.remove(csrf_hash);
-        }
-    }
 }
 
 impl Authority {

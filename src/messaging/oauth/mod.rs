@@ -14,6 +14,7 @@
 pub mod clients;
 pub mod consent;
 pub mod passphrase;
+mod pending;
 pub mod secrets;
 pub mod tokens;
 
@@ -98,7 +99,7 @@ pub struct Authority {
     store: Store,
     public: PublicUrl,
     clock: Clock,
-    pending: Arc<consent::PendingConsents>,
+    pending: Arc<pending::PendingConsents>,
     /// One passphrase check at a time in this process: argon2 costs memory and time,
     /// and the throttle must see each failure before the next check.
     checking: Arc<tokio::sync::Mutex<()>>,
@@ -110,7 +111,7 @@ impl Authority {
             store,
             public,
             clock: Clock::system(),
-            pending: Arc::new(consent::PendingConsents::default()),
+            pending: Arc::new(pending::PendingConsents::default()),
             checking: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
