@@ -118,3 +118,17 @@ fn bench_slow_bodies_measures_memory_and_verifies_the_ordinary_deliveries() {
     assert!(out.contains("answered 404 "), "{out}");
     assert!(out.contains(": met"), "{out}");
 }
+
+#[test]
+fn bench_remote_times_a_tool_call_over_mcp_and_over_stdio() {
+    let out = run(&["bench", "remote", "--rows", "500", "--calls", "20"]);
+    assert!(
+        out.contains("get_messages tool call over /mcp (loopback, bearer checked): p50"),
+        "{out}"
+    );
+    assert!(out.contains("get_messages tool call over stdio"), "{out}");
+    assert!(
+        out.contains("target: p99 < 5 ms over /mcp on loopback"),
+        "{out}"
+    );
+}

@@ -15,24 +15,6 @@ fn get_messages_call(id: u64) -> Value {
         "params": {"name": "get_messages", "arguments": {"limit": 10}}})
 }
 
-/// `initialize` + `notifications/initialized` on a new session; its id.
-fn open_session(server: &RemoteServer, token: &str) -> String {
-    let init = server.mcp(token, &[], &initialize());
-    assert_eq!(init.status, 200, "{}", init.body);
-    assert_eq!(init.rpc()["result"]["serverInfo"]["name"], "wa-mcp");
-    let session = init
-        .header("mcp-session-id")
-        .expect("session id")
-        .to_owned();
-    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
-    assert_eq!(server.mcp(token, &headers, &note).status, 202);
-    session
-}
-
 #[test]
 fn a_client_discovers_registers_is_approved_and_uses_mcp_until_revoked() {
     let server = RemoteServer::start(NO_META);
@@ -69,7 +51,7 @@ fn a_client_discovers_registers_is_approved_and_uses_mcp_until_revoked() {
     let access = tokens["access_token"].as_str().expect("access token");
 
     // The 2025-11-25 generation: a session.
-    let session = open_session(&server, access);
+    let session = server.open_session(access);
     let headers = [
         ("mcp-session-id", session.as_str()),
         ("mcp-protocol-version", "2025-11-25"),
@@ -151,7 +133,7 @@ fn auth_revoke_in_another_process_refuses_the_clients_next_request() {
     let server = RemoteServer::start(NO_META);
     let (client, tokens) = server.authorize();
     let access = tokens["access_token"].as_str().expect("access");
-    let session = open_session(&server, access);
+    let session = server.open_session(access);
     let listed = run_auth(&server, &["clients"]);
     assert!(
         listed.contains(&client) && listed.contains("Claude") && listed.contains("claude.ai"),
@@ -182,28 +164,6 @@ fn auth_revoke_in_another_process_refuses_the_clients_next_request() {
     assert_eq!(refresh.status, 400);
     assert_eq!(refresh.json()["error"], "invalid_grant");
     assert!(run_auth(&server, &["clients"]).contains("revoked"));
-}
-
-fn run_auth(server: &RemoteServer, args: &[&str]) -> String {
-    let out = std::process::Command::new(common::mcp_client::BIN)
-        .env_clear()
-        .env("WA_DB_PATH", &server.db)
-        .arg("auth")
-        .args(args)
-        .output()
-        .expect("auth runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn issued_tokens(server: &RemoteServer) -> i64 {
-    let conn = rusqlite::Connection::open(&server.db).expect("db");
-    conn.query_row("SELECT count(*) FROM oauth_tokens", [], |r| r.get(0))
-        .expect("count")
 }
 
 #[test]
@@ -446,6 +406,27 @@ fn registration_takes_only_https_or_loopback_redirects() {
 }
 
 #[test]
+fn a_registration_flood_gets_503_and_the_first_registration_keeps_its_consent_page() {
+    let server = RemoteServer::start(NO_META);
+    let first = server.register("Claude", REDIRECT);
+    for i in 1..50 {
+        server.register(&format!("flood {i}"), REDIRECT);
+    }
+    let body = json!({"client_name": "flood 50", "redirect_uris": [REDIRECT]}).to_string();
+    let refused = server.call(
+        "POST",
+        "/oauth/register",
+        &[("content-type", "application/json")],
+        Some(&body),
+    );
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.json()["error"], "temporarily_unavailable");
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    let page = server.consent_page(&first, REDIRECT, &"v".repeat(43));
+    assert_eq!(page.status, 200, "{}", page.body);
+}
+
+#[test]
 fn remote_routes_are_404_until_a_passphrase_exists() {
     let server = RemoteServer::start_with(NO_META, false);
     for (method, path) in [
@@ -527,13 +508,25 @@ fn a_remote_client_gets_media_content_not_a_path_and_its_sends_carry_its_client_
 
     let (client, tokens) = server.authorize();
     let access = tokens["access_token"].as_str().expect("access");
-    let session = open_session(&server, access);
+    let session = server.open_session(access);
     let headers = [
         ("mcp-session-id", session.as_str()),
         ("mcp-protocol-version", "2025-11-25"),
     ];
     let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
         "params": {"name": "get_media", "arguments": {"messageId": wamid}}});
+    // A file where the media folder belongs: the disk error names no local path.
+    let folder = server.dir.path().join("media");
+    std::fs::write(&folder, b"in the way").expect("written");
+    let failed = server.mcp(access, &headers, &call).rpc()["result"].clone();
+    assert_eq!(failed["isError"], true, "{failed}");
+    let said = failed.to_string();
+    assert!(said.contains("owner's machine"), "{said}");
+    assert!(
+        !said.contains(&server.dir.path().display().to_string()),
+        "a local path leaked: {said}"
+    );
+    std::fs::remove_file(&folder).expect("removed");
     let result = server.mcp(access, &headers, &call).rpc()["result"].clone();
     assert_eq!(result["isError"], false, "{result}");
     assert!(
@@ -593,11 +586,26 @@ fn a_remote_client_cannot_send_a_local_file_and_its_other_sends_carry_its_client
 
     let (client, tokens) = server.authorize();
     let access = tokens["access_token"].as_str().expect("access");
-    let session = open_session(&server, access);
+    let session = server.open_session(access);
     let headers = [
         ("mcp-session-id", session.as_str()),
         ("mcp-protocol-version", "2025-11-25"),
     ];
+    // Its tool list offers `send_media` by url only.
+    let list = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"});
+    let tools = server.mcp(access, &headers, &list).rpc()["result"]["tools"].clone();
+    let send_media = tools
+        .as_array()
+        .expect("tools")
+        .iter()
+        .find(|t| t["name"] == "send_media")
+        .expect("send_media listed");
+    let properties = &send_media["inputSchema"]["properties"];
+    assert!(properties.get("path").is_none(), "{send_media}");
+    assert!(properties.get("url").is_some(), "{send_media}");
+    let description = send_media["description"].as_str().expect("description");
+    assert!(!description.contains("WA_MEDIA_SEND_DIRS"), "{description}");
+
     let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
         "params": {"name": "send_media", "arguments": {"to": "+1 555 123 4567",
             "path": png.display().to_string(), "type": "image"}}});

@@ -30,6 +30,8 @@ pub struct RemoteArgs {
 }
 
 const BASE_US: i64 = 1_764_000_000_000_000;
+/// The latency a `/mcp` tool call should stay under on loopback (issue 15).
+const TARGET_P99: Duration = Duration::from_millis(5);
 const REDIRECT: &str = "http://127.0.0.1:1/callback";
 const PASSPHRASE: &str = "bench passphrase, long enough";
 
@@ -56,6 +58,11 @@ pub fn run(args: &RemoteArgs) -> Result<ExitCode, BenchError> {
     println!(
         "p50 ratio /mcp : stdio = {:.2}",
         h.p50.as_secs_f64() / s.p50.as_secs_f64().max(1e-9)
+    );
+    let met = if h.p99 < TARGET_P99 { "met" } else { "missed" };
+    println!(
+        "target: p99 < {} ms over /mcp on loopback: {met}",
+        TARGET_P99.as_millis()
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(ExitCode::SUCCESS)

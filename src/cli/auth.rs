@@ -12,6 +12,7 @@ use super::CliError;
 use crate::config::Config;
 use crate::messaging::oauth::{self, clients};
 use crate::store::Store;
+use crate::terminal::for_terminal;
 
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
@@ -116,8 +117,8 @@ fn list(store: &Store) -> Result<ExitCode, CliError> {
         println!(
             "{}  {}  redirect {}  {}  last use {}",
             c.client_id,
-            terminal_safe(&c.client_name),
-            terminal_safe(&host),
+            for_terminal(&c.client_name),
+            for_terminal(&host),
             state,
             c.last_used_at.as_deref().unwrap_or("never")
         );
@@ -127,18 +128,12 @@ fn list(store: &Store) -> Result<ExitCode, CliError> {
 
 fn revoke(store: &Store, client_id: &str) -> Result<ExitCode, CliError> {
     if clients::revoke_client(store, client_id)? {
+        let client_id = for_terminal(client_id);
         println!("revoked {client_id}: its tokens are gone and its next request is refused");
         Ok(ExitCode::SUCCESS)
     } else {
+        let client_id = for_terminal(client_id);
         eprintln!("no remote client has id {client_id} (see wa-mcp auth clients)");
         Ok(ExitCode::FAILURE)
     }
-}
-
-/// A client's own text made safe to print: control characters (terminal escapes among
-/// them) become U+FFFD.
-fn terminal_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
 }

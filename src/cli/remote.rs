@@ -23,6 +23,7 @@ pub fn remote(config: &Config, messaging: &Messaging) -> Option<Remote> {
     let transport = Arc::new(HttpTransport::new(
         WhatsAppServer::new(messaging.clone()),
         &public,
+        authority.clone(),
     ));
     let mcp: McpEndpoint = Arc::new(move |req| {
         let transport = Arc::clone(&transport);

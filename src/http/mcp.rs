@@ -4,7 +4,9 @@
 //! DNS-rebinding rule; hosted clients send none); 401 with `WWW-Authenticate` pointing
 //! at the RFC 9728 metadata unless the bearer token is a valid access token of an
 //! approved client (checked against the database on every request). Only then is the
-//! request handed to the MCP transport, carrying the [`Caller`] it came from.
+//! request handed to the MCP transport, carrying the [`Caller`] it came from and the
+//! token's [`AccessGrant`](crate::messaging::oauth::AccessGrant), which binds the
+//! sessions and streams it opens to that client and ends them with its access.
 
 use std::convert::Infallible;
 
@@ -48,8 +50,8 @@ pub async fn handle(state: &AppState, mut req: Request<Incoming>) -> AnyResponse
         Some(t) => remote.authority.authenticate(t).await,
         None => Ok(None),
     };
-    let client = match client {
-        Ok(Some(c)) => c,
+    let grant = match client {
+        Ok(Some(g)) => g,
         Ok(None) => return boxed(unauthorized(remote, token.is_some())),
         Err(e) => {
             tracing::error!(error = %e, "mcp_token_check_failed");
@@ -58,7 +60,8 @@ pub async fn handle(state: &AppState, mut req: Request<Incoming>) -> AnyResponse
     };
     // The transport must not see the token.
     req.headers_mut().remove(AUTHORIZATION);
-    req.extensions_mut().insert(Caller::Remote(client));
+    req.extensions_mut().insert(Caller::Remote(grant.client()));
+    req.extensions_mut().insert(grant);
     (remote.mcp)(req).await
 }
 

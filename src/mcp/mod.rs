@@ -11,6 +11,7 @@ mod media;
 mod peer_text;
 mod reactions;
 mod remote;
+mod remote_grants;
 mod resource_feed;
 mod resources;
 mod search;
@@ -24,7 +25,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CustomNotification, Implementation,
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
     SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
 };
@@ -34,7 +35,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::messaging::{MessageQuery, Messaging, SendMessageInput};
 pub use media::{GetMediaParams, GetMediaResult};
-pub use remote::HttpTransport;
+pub use remote::{HttpTransport, MAX_REQUEST_BYTES};
 pub use resources::{CONVERSATION_URI_TEMPLATE, conversation_uri, parse_conversation_uri};
 pub use search::{SearchHitView, SearchMessagesResult};
 pub use waiting::WaitForMessagesParams;
@@ -75,6 +76,8 @@ pub struct WhatsAppServer {
     resources: resource_feed::ResourceState,
     /// The connection this server serves; see [`session`].
     session: session::Session,
+    /// Ends `session` when the last clone of this server is dropped.
+    _ends_session: std::sync::Arc<session::EndOnDrop>,
     /// Set by `mcp --channel`: the session is also a Claude Code channel.
     channel: Option<channel::Channel>,
     /// The sealing key and spent answers of `WA_CONFIRM_SENDS` questions, shared by
@@ -99,6 +102,7 @@ impl WhatsAppServer {
                 + Self::search_router()
                 + Self::directory_router(),
             resources: resource_feed::ResourceState::new(session.clone()),
+            _ends_session: std::sync::Arc::new(session::EndOnDrop(session.clone())),
             session,
             channel: None,
             confirmations: confirm::Confirmations::new(),
@@ -250,6 +254,14 @@ impl ServerHandler for WhatsAppServer {
         self.call_tool_confirming_sends(request, context).await
     }
 
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(self.tools_for(&context))
+    }
+
     async fn on_initialized(&self, _context: NotificationContext<RoleServer>) {
         tracing::info!("client initialized");
         if let Some(channel) = &self.channel {
@@ -333,6 +345,7 @@ impl WhatsAppServer {
     /// subscriptions and the feed belong to the connection, not to every clone.
     fn for_new_session(mut self) -> WhatsAppServer {
         self.session = session::Session::new();
+        self._ends_session = std::sync::Arc::new(session::EndOnDrop(self.session.clone()));
         self.resources = resource_feed::ResourceState::new(self.session.clone());
         self.channel = self.channel.as_ref().map(channel::Channel::for_new_session);
         self

@@ -1,5 +1,6 @@
 //! The life of one MCP connection. It ends when the client closes its input (end of
-//! file on stdin: what a client that quits does first) or when the transport stops.
+//! file on stdin: what a client that quits does first), when the transport stops, or
+//! (over HTTP) when the transport drops the connection's server.
 //! Work that runs for the connection watches that end and stops with it: a
 //! `wait_for_messages` still sleeping answers at once with its empty page (so the answer
 //! is written while the transport still drains responses, instead of being dropped when
@@ -40,6 +41,17 @@ impl Session {
             // An error means every sender is gone: nothing can end it later, so it has.
             let _ = ended.wait_for(|e| *e).await;
         }
+    }
+}
+
+/// Ends its session when dropped. A server keeps one, shared by its clones, so the
+/// session of an HTTP connection (which has no input stream to reach its end) ends
+/// when the transport closes it and drops the last clone of its server.
+pub(crate) struct EndOnDrop(pub(crate) Session);
+
+impl Drop for EndOnDrop {
+    fn drop(&mut self) {
+        self.0.end();
     }
 }
 

@@ -65,10 +65,7 @@ impl Messaging {
         let bytes = tokio::task::spawn_blocking(move || std::fs::read(&path))
             .await
             .map_err(|e| StoreError::Internal(format!("reading the media file failed: {e}")))?
-            .map_err(|source| StoreError::Io {
-                path: file.path.clone(),
-                source,
-            })?;
+            .map_err(|source| disk_error(&file.path, &source, self.caller().is_remote()))?;
         Ok((file, bytes))
     }
 
@@ -180,7 +177,9 @@ impl Messaging {
         let digest = tokio::task::spawn_blocking(job)
             .await
             .map_err(|e| StoreError::Internal(format!("the media download was interrupted: {e}")))?
-            .map_err(|failure| failure.into_error(&message.message_id, max_bytes))?;
+            .map_err(|failure| {
+                failure.into_error(&message.message_id, max_bytes, self.caller().is_remote())
+            })?;
         tracing::info!(message_id = %message.message_id, size = digest.size, "media_saved");
         Ok(SavedMedia {
             message_id: message.message_id.clone(),
@@ -243,7 +242,8 @@ enum SaveFailure {
 }
 
 impl SaveFailure {
-    fn into_error(self, message_id: &str, max_bytes: u64) -> MessagingError {
+    /// The error for the caller; `remote` keeps paths of this machine out of it.
+    fn into_error(self, message_id: &str, max_bytes: u64, remote: bool) -> MessagingError {
         match self {
             SaveFailure::Download(DownloadError::TooLarge { .. }) => {
                 too_large(message_id, None, max_bytes)
@@ -251,9 +251,9 @@ impl SaveFailure {
             SaveFailure::Download(DownloadError::Meta(error)) => meta_failure(error, message_id),
             // The sink's errors arrive as `Disk` (see `save_download`), with the folder.
             SaveFailure::Download(DownloadError::Write(source)) => {
-                disk_error(Path::new("media"), &source)
+                disk_error(Path::new("media"), &source, remote)
             }
-            SaveFailure::Disk { path, source } => disk_error(&path, &source),
+            SaveFailure::Disk { path, source } => disk_error(&path, &source, remote),
             SaveFailure::Mismatch {
                 source,
                 expected,
@@ -311,11 +311,19 @@ fn save_download(
     Ok(digest)
 }
 
-/// The media folder could not be written: a problem on this machine, not at Meta.
-fn disk_error(path: &Path, source: &std::io::Error) -> MessagingError {
+/// The media folder could not be written: a problem on this machine, not at Meta. A
+/// remote caller is not told where the folder is (the log says it, for the owner).
+fn disk_error(path: &Path, source: &std::io::Error, remote: bool) -> MessagingError {
+    if remote {
+        tracing::warn!(path = %path.display(), error = %source, "media_file_unusable");
+        return MessagingError::NotConfigured(format!(
+            "the media file could not be saved or read on the owner's machine ({source}); \
+             the owner can see why in wa-mcp's log. Try again later"
+        ));
+    }
     MessagingError::NotConfigured(format!(
-        "the media file could not be saved in {}: {source}. Check that the folder beside \
-         the database is writable and the disk is not full, then try again",
+        "the media file could not be saved or read in {}: {source}. Check that the folder \
+         beside the database is writable and the disk is not full, then try again",
         path.display()
     ))
 }

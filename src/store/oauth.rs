@@ -13,7 +13,8 @@ pub struct OwnerRow {
     /// The argon2id hash in PHC form (it carries its own salt and parameters).
     pub passphrase_hash: String,
     pub set_at: String,
-    /// Wrong passphrases since the last right one (or since it was set).
+    /// Wrong passphrases in a row since the last right one (or since it was set); the
+    /// rules in `messaging::oauth::passphrase` start the count again after a lockout.
     pub failed_attempts: u32,
     /// No attempt is checked before this time.
     pub next_attempt_at: Option<String>,
@@ -99,23 +100,24 @@ pub fn set_passphrase(ctx: &mut WriteCtx<'_>, hash: &str) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Counts one wrong passphrase at `now`; `next_at(failures)` says when the next attempt
-/// may be checked. Returns the new count of failures.
+/// Counts one wrong passphrase at `now`. `next(previous, last_failure_at)` is given the
+/// stored count and the time of the last failure, and says the new count and when the
+/// next attempt may be checked. Returns the new count.
 pub fn record_failed_attempt(
     ctx: &mut WriteCtx<'_>,
     now: &str,
-    next_at: impl FnOnce(u32) -> String,
+    next: impl FnOnce(u32, Option<&str>) -> (u32, String),
 ) -> Result<u32, StoreError> {
-    let failures: u32 = ctx.row(
-        "SELECT failed_attempts FROM oauth_owner WHERE id = 1",
+    let (previous, last): (u32, Option<String>) = ctx.row(
+        "SELECT failed_attempts, last_failure_at FROM oauth_owner WHERE id = 1",
         [],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let failures = failures.saturating_add(1);
+    let (failures, next_at) = next(previous, last.as_deref());
     ctx.exec(
         "UPDATE oauth_owner SET failed_attempts = ?1, next_attempt_at = ?2, last_failure_at = ?3
          WHERE id = 1",
-        params![failures, next_at(failures), now],
+        params![failures, next_at, now],
     )?;
     Ok(failures)
 }
@@ -129,30 +131,51 @@ pub fn clear_failed_attempts(ctx: &mut WriteCtx<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Stores a registration after making room: registrations never approved and older
-/// than `stale_before` go, then the oldest never-approved ones while `max` are stored.
-/// Returns `false` (nothing stored) when `max` clients the owner approved fill it.
+/// What [`insert_client`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    Stored,
+    /// Nothing stored: `max` registrations the owner approved fill every place.
+    FullOfApproved,
+    /// Nothing stored: the places left are held by registrations too young to give way.
+    FullOfFresh,
+}
+
+/// Stores a registration after making room. Revoked registrations do not count (they
+/// stay listed). Registrations never approved and created before `stale_before` go;
+/// then, while `max` are counted, the oldest never-approved ones created before
+/// `fresh_after`: a younger one may be in the middle of its consent and never gives
+/// way, the newcomer is refused instead.
 pub fn insert_client(
     ctx: &mut WriteCtx<'_>,
     client: &ClientRow,
     stale_before: &str,
+    fresh_after: &str,
     max: u32,
-) -> Result<bool, StoreError> {
+) -> Result<Registration, StoreError> {
     ctx.exec(
         "DELETE FROM oauth_clients WHERE approved_at IS NULL AND created_at < ?1",
         [stale_before],
     )?;
-    let count: u32 = ctx.row("SELECT count(*) FROM oauth_clients", [], |r| r.get(0))?;
-    if count >= max {
+    let count = |ctx: &WriteCtx<'_>, which: &str| -> Result<u32, StoreError> {
+        let sql = format!("SELECT count(*) FROM oauth_clients WHERE revoked_at IS NULL {which}");
+        Ok(ctx.row(&sql, [], |r| r.get(0))?)
+    };
+    let counted = count(ctx, "")?;
+    if counted >= max {
         ctx.exec(
             "DELETE FROM oauth_clients WHERE client_id IN (
-                 SELECT client_id FROM oauth_clients WHERE approved_at IS NULL
-                 ORDER BY created_at LIMIT ?1)",
-            [count - max + 1],
+                 SELECT client_id FROM oauth_clients
+                 WHERE approved_at IS NULL AND revoked_at IS NULL AND created_at < ?1
+                 ORDER BY created_at LIMIT ?2)",
+            params![fresh_after, counted - max + 1],
         )?;
-        let left: u32 = ctx.row("SELECT count(*) FROM oauth_clients", [], |r| r.get(0))?;
-        if left >= max {
-            return Ok(false);
+        if count(ctx, "")? >= max {
+            return Ok(if count(ctx, "AND approved_at IS NOT NULL")? >= max {
+                Registration::FullOfApproved
+            } else {
+                Registration::FullOfFresh
+            });
         }
     }
     let uris = serde_json::to_string(&client.redirect_uris)
@@ -167,7 +190,7 @@ pub fn insert_client(
             client.created_at
         ],
     )?;
-    Ok(true)
+    Ok(Registration::Stored)
 }
 
 const CLIENT_COLUMNS: &str =

@@ -2,6 +2,7 @@
 //! sign, post and look at what was stored.
 #![allow(dead_code)]
 
+pub mod http_stream;
 pub mod inbound;
 pub mod listener;
 pub mod mcp_checks;

@@ -15,6 +15,8 @@ use super::mcp_client::{BIN, wa_mcp_command};
 
 pub const PASSPHRASE: &str = "correct horse battery staple";
 pub const REDIRECT: &str = "https://claude.ai/api/mcp/auth_callback";
+/// The server's stderr, in its temp folder.
+const LOG_FILE: &str = "server.log";
 
 /// What a test sees of one HTTP answer.
 #[derive(Debug)]
@@ -69,6 +71,15 @@ impl RemoteServer {
     }
 
     pub fn start_with(graph: &str, passphrase: bool) -> RemoteServer {
+        RemoteServer::launch(graph, passphrase, "serve")
+    }
+
+    /// `wa-mcp mcp` holding the port: remote MCP on its listener, stdio kept open.
+    pub fn start_mcp(graph: &str) -> RemoteServer {
+        RemoteServer::launch(graph, true, "mcp")
+    }
+
+    fn launch(graph: &str, passphrase: bool, command: &str) -> RemoteServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("wa.db");
         if passphrase {
@@ -76,16 +87,19 @@ impl RemoteServer {
         }
         let port = super::free_port();
         let base = format!("http://127.0.0.1:{port}");
+        let log = std::fs::File::create(dir.path().join(LOG_FILE)).expect("log file");
         let child = wa_mcp_command(&db, graph)
             .env("APP_HTTP_PORT", port.to_string())
             .env("WA_PUBLIC_URL", &base)
             // A folder local clients may send from: a remote client still may not.
             .env("WA_MEDIA_SEND_DIRS", dir.path())
-            .arg("serve")
+            .arg(command)
+            // `mcp` serves stdio until its input ends: the pipe stays open with the child.
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
-            .expect("serve starts");
+            .expect("the server starts");
         let child = KillOnDrop(child);
         wait_for_health(port);
         RemoteServer {
@@ -95,6 +109,11 @@ impl RemoteServer {
             base,
             _child: child,
         }
+    }
+
+    /// Everything the server logged so far (its stderr, at `RUST_LOG=debug`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join(LOG_FILE)).expect("log read")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -201,6 +220,23 @@ impl RemoteServer {
         (client, tokens.json())
     }
 
+    /// `initialize` + `notifications/initialized` on a new session; its id.
+    pub fn open_session(&self, token: &str) -> String {
+        let init = self.mcp(token, &[], &initialize());
+        assert_eq!(init.status, 200, "{}", init.body);
+        assert_eq!(init.rpc()["result"]["serverInfo"]["name"], "wa-mcp");
+        let session = init
+            .header("mcp-session-id")
+            .expect("session id")
+            .to_owned();
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert_eq!(
+            self.mcp(token, &session_headers(&session), &note).status,
+            202
+        );
+        session
+    }
+
     /// A JSON-RPC request to `/mcp` with `token` (and `extra` headers).
     pub fn mcp(&self, token: &str, extra: &[(&str, &str)], message: &Value) -> Answer {
         let auth = format!("Bearer {token}");
@@ -212,6 +248,30 @@ impl RemoteServer {
         headers.extend_from_slice(extra);
         self.call("POST", "/mcp", &headers, Some(&message.to_string()))
     }
+}
+
+/// Runs `wa-mcp auth ARGS` on the server's database in another process; its stdout.
+pub fn run_auth(server: &RemoteServer, args: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .env_clear()
+        .env("WA_DB_PATH", &server.db)
+        .arg("auth")
+        .args(args)
+        .output()
+        .expect("auth runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// How many tokens are stored.
+pub fn issued_tokens(server: &RemoteServer) -> i64 {
+    let conn = rusqlite::Connection::open(&server.db).expect("db");
+    conn.query_row("SELECT count(*) FROM oauth_tokens", [], |r| r.get(0))
+        .expect("count")
 }
 
 /// Sets the owner passphrase of `db` through `wa-mcp auth passphrase` on stdin.
@@ -313,6 +373,14 @@ pub fn initialize() -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
         "clientInfo": {"name": "remote-test", "version": "1"}}})
+}
+
+/// The headers of a request on `session` (2025-11-25).
+pub fn session_headers(session: &str) -> [(&str, &str); 2] {
+    [
+        ("mcp-session-id", session),
+        ("mcp-protocol-version", "2025-11-25"),
+    ]
 }
 
 /// `_meta` of a 2026-07-28 request.

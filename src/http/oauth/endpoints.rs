@@ -3,7 +3,7 @@
 //! (`{"error","error_description"}`), never with a secret in them.
 
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, COOKIE, HeaderValue, LOCATION};
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderValue, LOCATION, RETRY_AFTER};
 use hyper::{Request, StatusCode};
 
 use super::form::{Pairs, read_small_body};
@@ -24,11 +24,20 @@ fn oauth_error(e: &OAuthError) -> HttpResponse {
     if matches!(e, OAuthError::Internal(_)) {
         tracing::error!(error = %e, "oauth_failed");
     }
-    no_store(json(
+    let mut resp = no_store(json(
         status,
         &serde_json::json!({"error": e.code(), "error_description": e.to_string()}),
-    ))
+    ));
+    if matches!(e, OAuthError::Unavailable) {
+        resp.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    }
+    resp
 }
+
+/// When a refused newcomer may try again (registrations and consent forms give way
+/// within minutes).
+const RETRY_AFTER_SECS: &str = "60";
 
 fn bad_request(why: &str) -> HttpResponse {
     oauth_error(&OAuthError::InvalidRequest(why.to_owned()))
@@ -136,6 +145,12 @@ fn refused(refusal: Refusal, secure: bool) -> HttpResponse {
         Refusal::Page(message) => page::error(StatusCode::BAD_REQUEST, &message),
         Refusal::Redirect(location) => redirect(&location),
         Refusal::Again(consent) => page::consent(&consent, secure),
+        Refusal::Busy(message) => {
+            let mut resp = page::error(StatusCode::SERVICE_UNAVAILABLE, &message);
+            resp.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            resp
+        }
         Refusal::Failed(e) => {
             tracing::error!(error = %e, "oauth_authorize_failed");
             page::error(

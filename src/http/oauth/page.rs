@@ -1,6 +1,7 @@
 //! The consent page and the error page: small HTML written by hand, every value from a
-//! request or a client HTML-escaped, served with a strict Content-Security-Policy, no
-//! framing and no caching.
+//! request or a client HTML-escaped (and the client's name and host isolated in
+//! `<bdi>`, so no direction it carries reorders the sentence around it), served with a
+//! strict Content-Security-Policy, no framing and no caching.
 
 use hyper::StatusCode;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
@@ -45,8 +46,8 @@ pub fn consent(page: &ConsentPage, secure: bool) -> HttpResponse {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width\"><title>Approve a client - wa-mcp</title>\
 <style>{STYLE}</style></head><body><h1>Connect a client to your WhatsApp</h1>{error}\
-<p><strong>{name}</strong> (client <code>{id}</code>) asks to use this wa-mcp. Approving \
-sends you back to <strong>{host}</strong>.</p>\
+<p><strong><bdi>{name}</bdi></strong> (client <code>{id}</code>) asks to use this wa-mcp. \
+Approving sends you back to <strong><bdi>{host}</bdi></strong>.</p>\
 <p>If you approve, that client can, until you revoke it with <code>wa-mcp auth revoke</code>:</p>\
 <ul><li>read every message, contact and conversation stored here, and the media people sent;</li>\
 <li>send WhatsApp messages, reactions and media from your business number, within \

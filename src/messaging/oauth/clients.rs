@@ -1,21 +1,28 @@
 //! RFC 7591 dynamic client registration for public clients (no secret: PKCE protects
 //! the code), and the owner's view of the clients: list and revoke. Redirect URIs are
-//! `https://…` or `http://` on a loopback host (desktop and command-line clients);
-//! anything else, and fragments, are refused. Registrations are bounded: those never
-//! approved expire after [`UNAPPROVED_TTL_SECS`] or give way, oldest first, when
-//! [`MAX_CLIENTS`] are stored.
+//! `https://…` or `http://` on a loopback host (desktop and command-line clients), in
+//! ASCII; anything else, and fragments, are refused. Client names lose the characters
+//! that would change how the text around them shows ([`strip_invisible`]). Registrations are bounded: at most
+//! [`MAX_CLIENTS`] that are not revoked. Those never approved expire after
+//! [`UNAPPROVED_TTL_SECS`], or give way, oldest first, to a newcomer when the places are
+//! full, but only once they are [`FRESH_SECS`] old: a flood of registrations gets 503
+//! and never takes the registration of an owner who is on the consent page.
 
 use serde::Deserialize;
 
 use super::{Authority, OAuthError, secrets};
 use crate::config::{is_loopback_host, split_authority};
-use crate::store::oauth::{self as sql, ClientRow};
+use crate::store::oauth::{self as sql, ClientRow, Registration};
 use crate::store::{Store, StoreError};
 
 /// The most registrations kept.
 pub const MAX_CLIENTS: u32 = 50;
 /// How long a registration the owner never approved is kept.
 pub const UNAPPROVED_TTL_SECS: i64 = 24 * 60 * 60;
+/// How long a new registration is kept whatever comes after it: long enough for the
+/// owner to read the consent page (a form stays open for
+/// [`PENDING_TTL_SECS`](super::consent::PENDING_TTL_SECS)) and approve.
+pub const FRESH_SECS: i64 = 15 * 60;
 /// The most redirect URIs one client may register.
 pub const MAX_REDIRECT_URIS: usize = 8;
 /// The longest redirect URI accepted, in bytes.
@@ -63,17 +70,28 @@ impl Authority {
             last_used_at: None,
             revoked_at: None,
         };
-        let stale_before = self.at(-UNAPPROVED_TTL_SECS);
+        let (stale_before, fresh_after) = (self.at(-UNAPPROVED_TTL_SECS), self.at(-FRESH_SECS));
         let stored = row.clone();
-        let inserted = self
+        let outcome = self
             .store
-            .write(move |ctx| sql::insert_client(ctx, &stored, &stale_before, MAX_CLIENTS))
+            .write(move |ctx| {
+                sql::insert_client(ctx, &stored, &stale_before, &fresh_after, MAX_CLIENTS)
+            })
             .await?;
-        if !inserted {
-            return Err(OAuthError::InvalidClientMetadata(format!(
-                "{MAX_CLIENTS} approved clients are registered; the owner must revoke one \
-                 (wa-mcp auth revoke) before another can register"
-            )));
+        match outcome {
+            Registration::Stored => {}
+            Registration::FullOfApproved => {
+                tracing::warn!(limit = MAX_CLIENTS, "oauth_registration_refused_full");
+                return Err(OAuthError::InvalidClientMetadata(format!(
+                    "{MAX_CLIENTS} clients the owner approved are registered; the owner must \
+                     revoke one (wa-mcp auth clients, wa-mcp auth revoke) before another can \
+                     register"
+                )));
+            }
+            Registration::FullOfFresh => {
+                tracing::warn!(limit = MAX_CLIENTS, "oauth_registration_refused_busy");
+                return Err(OAuthError::Unavailable);
+            }
         }
         tracing::info!(client_id = %row.client_id, redirect_host = %redirect_host(&row.redirect_uris[0]), "oauth_client_registered");
         Ok(RegisteredClient {
@@ -125,6 +143,12 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
     if uri.contains('#') || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!("redirect URI {uri:?} has a fragment or spaces"));
     }
+    if !uri.is_ascii() {
+        return Err(format!(
+            "redirect URI {uri:?} has characters beyond ASCII: percent-encode them, and \
+             write an international host name in its xn-- form"
+        ));
+    }
     let (https, rest) = if let Some(rest) = uri.strip_prefix("https://") {
         (true, rest)
     } else if let Some(rest) = uri.strip_prefix("http://") {
@@ -157,13 +181,27 @@ pub fn redirect_host(uri: &str) -> String {
         .to_owned()
 }
 
+/// `text` without the characters that change how the text around them shows: control
+/// characters, bidi embeddings, overrides, isolates and marks (which could show "sends
+/// you back to HOST" in another order on the consent page or in the owner's terminal),
+/// line separators and zero-width characters.
+pub fn strip_invisible(text: &str) -> String {
+    text.chars().filter(|c| !is_invisible(*c)).collect()
+}
+
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || crate::terminal::is_unsafe_for_terminal(c)
+        || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2065}' | '\u{feff}')
+}
+
 /// The name to show: the client's own, cut to [`MAX_CLIENT_NAME_CHARS`] and stripped
-/// of control characters, or the redirect host when it gave none.
+/// of invisible characters ([`strip_invisible`]), or the redirect host when it gave none.
 fn client_name(given: Option<&str>, first_redirect: &str) -> String {
     let cleaned: String = given
         .unwrap_or_default()
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !is_invisible(*c))
         .take(MAX_CLIENT_NAME_CHARS)
         .collect();
     let cleaned = cleaned.trim();
@@ -212,6 +250,8 @@ mod tests {
             "https://user@claude.ai/cb",
             "https:///nohost",
             "http://127.0.0.1.evil.example/cb",
+            "https://claude.ai\u{202e}/cb",
+            "https://exämple.com/cb",
         ] {
             assert!(check_redirect_uri(bad).is_err(), "{bad}");
         }
@@ -220,6 +260,13 @@ mod tests {
     #[test]
     fn names_are_cut_cleaned_and_never_empty() {
         assert_eq!(client_name(Some("Claude\u{7}"), "https://x/cb"), "Claude");
+        assert_eq!(
+            client_name(
+                Some("a\u{202e}b\u{2066}c\u{200f}d\u{200b}e"),
+                "https://x/cb"
+            ),
+            "abcde"
+        );
         assert_eq!(
             client_name(None, "https://claude.ai/cb"),
             "an unnamed client of claude.ai"

@@ -7,22 +7,18 @@
 //! redirect URI. PKCE is S256 only; the RFC 8707 `resource`, when given, must be this
 //! server's `/mcp`.
 //!
-//! A form in progress is kept in memory, bounded and short-lived, under its CSRF token,
+//! A form in progress is kept in memory, bounded and short-lived (a young one is never
+//! pushed out by newer ones: the newcomer is refused), under its CSRF token,
 //! together with the hash of a cookie set on the browser that asked for it: the post
 //! must carry both, so a page elsewhere cannot submit it. The post carries nothing else
 //! that matters: what is approved is what the owner saw.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use super::passphrase::{delay_after_failures, passphrase_matches};
+use super::passphrase::{delay_after_failures, failures_in_a_row, passphrase_matches};
+use super::pending::Pending;
+pub use super::pending::{MAX_PENDING, PENDING_FRESH_SECS, PENDING_TTL_SECS};
 use super::{Authority, CODE_TTL_SECS, OAuthError, secrets};
 use crate::store::oauth::{self as sql, CodeRow};
 
-/// Consent forms kept at once; the oldest gives way.
-pub const MAX_PENDING: usize = 32;
-/// How long a consent form can be submitted.
-pub const PENDING_TTL_SECS: i64 = 10 * 60;
 /// The longest `state` accepted.
 const MAX_STATE_BYTES: usize = 1024;
 
@@ -64,6 +60,8 @@ pub enum Refusal {
     Redirect(String),
     /// The same form again, with the reason.
     Again(Box<ConsentPage>),
+    /// Too many forms are open: shown as an error page to try again later.
+    Busy(String),
     /// The server failed; shown as an error page.
     Failed(OAuthError),
 }
@@ -72,58 +70,6 @@ pub enum Refusal {
 pub enum Decision {
     Approve { passphrase: String },
     Deny,
-}
-
-#[derive(Debug, Clone)]
-struct Pending {
-    cookie_hash: String,
-    client_id: String,
-    client_name: String,
-    redirect_uri: String,
-    challenge: String,
-    state: Option<String>,
-    resource: String,
-    created_micros: i64,
-}
-
-/// The consent forms in progress, under the hash of their CSRF token.
-#[derive(Debug, Default)]
-pub struct PendingConsents {
-    forms: Mutex<HashMap<String, Pending>>,
-}
-
-impl PendingConsents {
-    fn insert(&self, csrf_hash: String, pending: Pending, now: i64) {
-        let Ok(mut forms) = self.forms.lock() else {
-            return;
-        };
-        forms.retain(|_, p| now - p.created_micros < PENDING_TTL_SECS * 1_000_000);
-        while forms.len() >= MAX_PENDING {
-            let oldest = forms
-                .iter()
-                .min_by_key(|(_, p)| p.created_micros)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => forms.remove(&k),
-                None => break,
-            };
-        }
-        forms.insert(csrf_hash, pending);
-    }
-
-    fn get(&self, csrf_hash: &str, now: i64) -> Option<Pending> {
-        let forms = self.forms.lock().ok()?;
-        forms
-            .get(csrf_hash)
-            .filter(|p| now - p.created_micros < PENDING_TTL_SECS * 1_000_000)
-            .cloned()
-    }
-
-    fn remove(&self, csrf_hash: &str) {
-        if let Ok(mut forms) = self.forms.lock() {
-            forms.remove(csrf_hash);
-        }
-    }
 }
 
 impl Authority {
@@ -203,8 +149,15 @@ impl Authority {
             resource,
             created_micros: now,
         };
-        self.pending
-            .insert(secrets::secret_hash(&csrf), pending.clone(), now);
+        if !self
+            .pending
+            .insert(secrets::secret_hash(&csrf), pending.clone(), now)
+        {
+            tracing::warn!(limit = MAX_PENDING, "oauth_consent_forms_full");
+            return Err(Refusal::Busy(
+                "Too many consent forms are open right now. Try again in a few minutes.".into(),
+            ));
+        }
         Ok(page_for(&pending, csrf, Some(cookie), None))
     }
 
@@ -310,7 +263,11 @@ impl Authority {
         let failures = self
             .store
             .write(move |ctx| {
-                sql::record_failed_attempt(ctx, &now, |n| clock.at(delay_after_failures(n)))
+                sql::record_failed_attempt(ctx, &now, |previous, last| {
+                    let last = last.and_then(|t| crate::timefmt::parse_rfc3339(t).ok());
+                    let n = failures_in_a_row(previous, last, clock.now_micros());
+                    (n, clock.at(delay_after_failures(n)))
+                })
             })
             .await
             .map_err(|e| format!("The database failed: {e}"))?;
@@ -336,9 +293,12 @@ fn page_for(
     ConsentPage {
         csrf,
         cookie,
-        client_name: p.client_name.clone(),
+        // Stripped again: a name stored before the rule was tightened may still hold them.
+        client_name: super::clients::strip_invisible(&p.client_name),
         client_id: p.client_id.clone(),
-        redirect_host: super::clients::redirect_host(&p.redirect_uri),
+        redirect_host: super::clients::strip_invisible(&super::clients::redirect_host(
+            &p.redirect_uri,
+        )),
         error,
     }
 }

@@ -8,11 +8,13 @@
 //! Lifetimes: codes [`CODE_TTL_SECS`], access tokens [`ACCESS_TTL_SECS`], refresh
 //! tokens [`REFRESH_TTL_SECS`], rotated on every use. Every check reads the database,
 //! so a client revoked by `wa-mcp auth revoke` in another process is refused on its
-//! next request.
+//! next request, and [`Authority::lapsed`] tells the `/mcp` transport which of the
+//! sessions and streams it holds open must end.
 
 pub mod clients;
 pub mod consent;
 pub mod passphrase;
+mod pending;
 pub mod secrets;
 pub mod tokens;
 
@@ -26,7 +28,7 @@ use super::Clock;
 
 pub use clients::{ClientRegistration, RegisteredClient};
 pub use consent::{AuthorizeParams, ConsentPage, Decision, Refusal};
-pub use tokens::{RemoteClient, TokenPair};
+pub use tokens::{AccessGrant, RemoteClient, TokenPair};
 
 /// How long an authorization code may be exchanged.
 pub const CODE_TTL_SECS: i64 = 60;
@@ -97,7 +99,7 @@ pub struct Authority {
     store: Store,
     public: PublicUrl,
     clock: Clock,
-    pending: Arc<consent::PendingConsents>,
+    pending: Arc<pending::PendingConsents>,
     /// One passphrase check at a time in this process: argon2 costs memory and time,
     /// and the throttle must see each failure before the next check.
     checking: Arc<tokio::sync::Mutex<()>>,
@@ -109,7 +111,7 @@ impl Authority {
             store,
             public,
             clock: Clock::system(),
-            pending: Arc::new(consent::PendingConsents::default()),
+            pending: Arc::new(pending::PendingConsents::default()),
             checking: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
@@ -136,7 +138,8 @@ impl Authority {
         Ok(owner.is_some())
     }
 
-    fn now_micros(&self) -> i64 {
+    /// "Now" as this authority decides expiries, in microseconds since the epoch.
+    pub fn now_micros(&self) -> i64 {
         self.clock.now_micros()
     }
 

@@ -3,8 +3,15 @@
 //! comes through the tunnel from the same address, so the throttle counts wrong
 //! passphrases from anyone: each one makes the next check wait longer (up to
 //! [`MAX_DELAY_SECS`]), and [`LOCKOUT_AFTER`] of them in a row lock consent for
-//! [`LOCKOUT_SECS`]. The lockout ends by itself or when the owner sets the passphrase
-//! again, so an attacker can slow the owner down but never lock them out for good.
+//! [`LOCKOUT_SECS`]. The lockout ends by itself, and the count starts again after it
+//! (or after [`LOCKOUT_SECS`] without a wrong passphrase): an attacker gets at most
+//! [`LOCKOUT_AFTER`] guesses per lockout and can slow the owner down, never lock them
+//! out for good. Setting the passphrase again (`wa-mcp auth passphrase`) ends any delay
+//! at once.
+//!
+//! While a delay runs nothing is checked, the right passphrase included: answering a
+//! right one then would let anyone guess at full speed (each guess is either refused
+//! for the delay or found right), so the delay would slow no one.
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
@@ -72,6 +79,19 @@ pub fn delay_after_failures(failures: u32) -> i64 {
     }
 }
 
+/// How many wrong passphrases in a row there are once one more comes at `now_micros`,
+/// after `previous` of them, the last at `last_micros`: the sequence starts again at 1
+/// when a lockout ran out since (nothing is checked during one, so a count at
+/// [`LOCKOUT_AFTER`] means it did) or when the last one is [`LOCKOUT_SECS`] old.
+pub fn failures_in_a_row(previous: u32, last_micros: Option<i64>, now_micros: i64) -> u32 {
+    let forgotten = last_micros.is_none_or(|last| now_micros - last >= LOCKOUT_SECS * 1_000_000);
+    if previous >= LOCKOUT_AFTER || forgotten {
+        1
+    } else {
+        previous + 1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +120,15 @@ mod tests {
         let delays: Vec<i64> = (0..=11).map(delay_after_failures).collect();
         assert_eq!(delays, [0, 1, 2, 4, 8, 16, 32, 60, 60, 60, 900, 900]);
         assert_eq!(delay_after_failures(u32::MAX), LOCKOUT_SECS);
+    }
+
+    #[test]
+    fn the_count_starts_again_after_a_lockout_or_a_quiet_quarter_hour() {
+        let minute = 60_000_000;
+        assert_eq!(failures_in_a_row(0, None, 0), 1);
+        assert_eq!(failures_in_a_row(3, Some(0), minute), 4);
+        assert_eq!(failures_in_a_row(LOCKOUT_AFTER, Some(0), 15 * minute), 1);
+        assert_eq!(failures_in_a_row(5, Some(0), 15 * minute), 1);
+        assert_eq!(failures_in_a_row(5, Some(0), 15 * minute - 1), 6);
     }
 }

@@ -26,6 +26,34 @@ pub struct RemoteClient {
     pub client_id: String,
 }
 
+/// A valid access token as a request presented it: whose it is and until when. The
+/// `/mcp` transport keeps it with the sessions and streams the request opened, and
+/// closes them once [`Authority::lapsed`] says the token admits nothing any more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessGrant {
+    pub client_id: String,
+    /// The SHA-256 of the token, as it is stored (never the token itself).
+    pub token_hash: String,
+    /// When the token expires, in microseconds since the Unix epoch.
+    pub expires_micros: i64,
+}
+
+impl AccessGrant {
+    /// The client the token belongs to, as tools see their caller.
+    pub fn client(&self) -> RemoteClient {
+        RemoteClient {
+            client_id: self.client_id.clone(),
+        }
+    }
+}
+
+/// A client id from a request as a log may carry it: one of ours (32 hex digits) as it
+/// is, anything else (text anyone could send) as a placeholder.
+fn loggable_client_id(client_id: &str) -> &str {
+    let ours = client_id.len() == 32 && client_id.bytes().all(|b| b.is_ascii_hexdigit());
+    if ours { client_id } else { "<malformed>" }
+}
+
 /// How often the client's "last used" time is written while it makes requests.
 const TOUCH_EVERY_SECS: i64 = 5 * 60;
 
@@ -45,6 +73,7 @@ impl Authority {
             .write(move |ctx| sql::take_code(ctx, &code_hash, &now))
             .await?;
         let invalid = |why: &str| {
+            let client_id = loggable_client_id(client_id);
             tracing::warn!(client_id, reason = why, "oauth_code_refused");
             OAuthError::InvalidGrant(
                 "the authorization code is invalid, expired, already used or was issued to \
@@ -139,11 +168,15 @@ impl Authority {
         Ok(())
     }
 
-    /// The client whose valid access token for this resource is `token`, read from the
-    /// database on every call; `None` for anything else.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<RemoteClient>, OAuthError> {
-        let hash = secrets::secret_hash(token);
-        let row = self.store.read(move |c| sql::find_token(c, &hash)).await?;
+    /// The grant of `token` when it is a valid access token for this resource, read
+    /// from the database on every call; `None` for anything else.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<AccessGrant>, OAuthError> {
+        let token_hash = secrets::secret_hash(token);
+        let lookup = token_hash.clone();
+        let row = self
+            .store
+            .read(move |c| sql::find_token(c, &lookup))
+            .await?;
         let now = self.at(0);
         let Some(row) = row.filter(|r| self.accepts(r, &now)) else {
             return Ok(None);
@@ -159,9 +192,39 @@ impl Authority {
                 .write(move |ctx| sql::touch_client(ctx, &id, &now))
                 .await?;
         }
-        Ok(Some(RemoteClient {
+        Ok(Some(AccessGrant {
             client_id: row.client_id,
+            token_hash,
+            expires_micros: crate::timefmt::parse_rfc3339(&row.expires_at).unwrap_or_default(),
         }))
+    }
+
+    /// Which of `token_hashes` (of grants [`Authority::authenticate`] gave) no longer
+    /// admit requests: the token was deleted (its client revoked, its grant ended by a
+    /// reused refresh token, or the token itself revoked) or has expired. One read of
+    /// the database, so a revocation by another process sharing it counts.
+    pub async fn lapsed(&self, token_hashes: Vec<String>) -> Result<Vec<String>, OAuthError> {
+        let found = self
+            .store
+            .read(move |c| {
+                token_hashes
+                    .into_iter()
+                    .map(|h| sql::find_token(c, &h).map(|row| (h, row)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        let now = self.at(0);
+        Ok(found
+            .into_iter()
+            .filter(|(_, row)| !row.as_ref().is_some_and(|r| self.accepts(r, &now)))
+            .map(|(hash, _)| hash)
+            .collect())
+    }
+
+    /// A signal that moves whenever the database may have changed, by a commit of this
+    /// process or of another one sharing the file: the moment to ask [`Authority::lapsed`].
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.store.subscribe_commits()
     }
 
     fn accepts(&self, row: &TokenRow, now: &str) -> bool {
