@@ -9,10 +9,6 @@ use rusqlite::{Connection, Row};
 
 use super::StoreError;
 
-/// What `contacts.blocked` will be read as. The column arrives with the block and unblock
-/// tools (migration V7); until then every contact reads as not blocked, from here only.
-const BLOCKED: &str = "0";
-
 /// One contact as the directory shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryEntry {
@@ -33,6 +29,8 @@ pub struct DirectoryEntry {
     pub messages: i64,
     /// Inbound messages after the newest one marked read.
     pub unread: i64,
+    /// Whether the owner blocked this contact (`block_contact`): every send to them is
+    /// refused.
     pub blocked: bool,
 }
 
@@ -91,7 +89,7 @@ pub fn find_contacts(
                 (SELECT count(*) FROM messages u
                  WHERE u.contact_wa_id = c.wa_id AND u.direction = 'inbound'
                    AND u.created_at > coalesce(c.last_read_at, '')),
-                {BLOCKED}
+                c.blocked
          FROM (SELECT k.wa_id FROM contacts k WHERE {matching}
                ORDER BY k.last_message_at IS NULL, k.last_message_at DESC, k.wa_id DESC
                LIMIT ?4) page
