@@ -2,12 +2,16 @@
 //! They drive the real binary over real sockets and verify through the database that
 //! every acknowledged delivery is stored exactly once.
 
+mod corpus;
+mod corpus_words;
 mod crash;
 mod load;
 mod pages;
 mod payload;
 mod remote;
 mod replays;
+mod search;
+mod search_queries;
 mod server;
 mod stats;
 
@@ -23,6 +27,7 @@ pub use load::WebhookArgs;
 pub use pages::PagesArgs;
 pub use remote::RemoteArgs;
 pub use replays::ReplaysArgs;
+pub use search::SearchArgs;
 
 /// Why a benchmark could not run or did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +53,8 @@ pub enum BenchCommand {
     Crash(CrashArgs),
     /// One large delivery replayed many times: how much the database file grows
     Replays(ReplaysArgs),
+    /// search_messages and find_contacts on 1,000,000 messages and 50,000 contacts
+    Search(SearchArgs),
 }
 
 pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchError> {
@@ -57,5 +64,6 @@ pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchErr
         BenchCommand::Crash(args) => crash::run(args),
         BenchCommand::Replays(args) => replays::run(args),
         BenchCommand::Remote(args) => remote::run(args),
+        BenchCommand::Search(args) => search::run(config, args),
     }
 }
