@@ -9,6 +9,30 @@ use rusqlite::{Connection, Row};
 
 use super::StoreError;
 
+/// The keys of the `?4` contacts matching `?1` (name), `?2` (number) or `?3` (BSUID),
+/// most recent activity first: every contact is read once (the patterns match anywhere
+/// in a value, so no index helps).
+const MATCHING_PAGE: &str = "
+    SELECT k.wa_id FROM contacts k
+    WHERE (?1 IS NOT NULL AND (k.profile_name LIKE ?1 ESCAPE '\\' OR k.username LIKE ?1 ESCAPE '\\'))
+       OR (?2 IS NOT NULL AND k.wa_id LIKE ?2 ESCAPE '\\')
+       OR (?3 IS NOT NULL AND (k.user_id LIKE ?3 ESCAPE '\\' OR k.parent_user_id LIKE ?3 ESCAPE '\\'))
+    ORDER BY k.last_message_at IS NULL, k.last_message_at DESC, k.wa_id DESC
+    LIMIT ?4";
+
+/// The keys of the `?4` most recently active contacts, read from the end of
+/// `contacts_by_last_message` (which holds only those with a message), then any without
+/// a message. (`?1`..`?3` are not used.)
+const NEWEST_PAGE: &str = "
+    SELECT wa_id FROM (
+        SELECT k.wa_id FROM contacts k WHERE k.last_message_at IS NOT NULL
+        ORDER BY k.last_message_at DESC, k.wa_id DESC LIMIT ?4)
+    UNION ALL
+    SELECT wa_id FROM (
+        SELECT k.wa_id FROM contacts k WHERE k.last_message_at IS NULL
+        ORDER BY k.wa_id DESC LIMIT ?4)
+    LIMIT ?4";
+
 /// One contact as the directory shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryEntry {
@@ -75,13 +99,6 @@ pub fn find_contacts(
     m: &ContactMatch,
     limit: usize,
 ) -> Result<Vec<DirectoryEntry>, StoreError> {
-    let matching = if m.is_empty() {
-        "1 = 1"
-    } else {
-        "(?1 IS NOT NULL AND (k.profile_name LIKE ?1 ESCAPE '\\' OR k.username LIKE ?1 ESCAPE '\\'))
-         OR (?2 IS NOT NULL AND k.wa_id LIKE ?2 ESCAPE '\\')
-         OR (?3 IS NOT NULL AND (k.user_id LIKE ?3 ESCAPE '\\' OR k.parent_user_id LIKE ?3 ESCAPE '\\'))"
-    };
     let sql = format!(
         "SELECT c.wa_id, c.user_id, c.profile_name, c.first_seen_at, c.last_inbound_at,
                 c.last_message_at,
@@ -90,11 +107,14 @@ pub fn find_contacts(
                  WHERE u.contact_wa_id = c.wa_id AND u.direction = 'inbound'
                    AND u.created_at > coalesce(c.last_read_at, '')),
                 c.blocked
-         FROM (SELECT k.wa_id FROM contacts k WHERE {matching}
-               ORDER BY k.last_message_at IS NULL, k.last_message_at DESC, k.wa_id DESC
-               LIMIT ?4) page
+         FROM ({page}) page
          JOIN contacts c ON c.wa_id = page.wa_id
-         ORDER BY c.last_message_at IS NULL, c.last_message_at DESC, c.wa_id DESC"
+         ORDER BY c.last_message_at IS NULL, c.last_message_at DESC, c.wa_id DESC",
+        page = if m.is_empty() {
+            NEWEST_PAGE
+        } else {
+            MATCHING_PAGE
+        }
     );
     let like = |s: &Option<String>, contains: bool| {
         s.as_ref().map(|s| {
@@ -138,4 +158,54 @@ fn directory_entry(r: &Row<'_>) -> rusqlite::Result<DirectoryEntry> {
         unread: r.get(7)?,
         blocked: r.get::<_, i64>(8)? != 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::params;
+
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn contacts_without_a_message_come_after_everyone_with_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(&dir.path().join("wa.db")).expect("open");
+        store
+            .write_blocking(|ctx| {
+                for (wa_id, last) in [
+                    ("447700900111", None),
+                    ("447700900222", Some("2026-11-01T10:00:00.000000Z")),
+                    ("447700900333", Some("2026-11-02T10:00:00.000000Z")),
+                    ("447700900444", None),
+                ] {
+                    ctx.exec(
+                        "INSERT INTO contacts (wa_id, first_seen_at, updated_at, last_message_at)
+                         VALUES (?1, '2026-01-01T00:00:00.000000Z',
+                                 '2026-01-01T00:00:00.000000Z', ?2)",
+                        params![wa_id, last],
+                    )?;
+                }
+                Ok(())
+            })
+            .expect("contacts");
+        let keys = |m: ContactMatch, limit: usize| -> Vec<String> {
+            store
+                .read_blocking(move |c| find_contacts(c, &m, limit))
+                .expect("found")
+                .into_iter()
+                .map(|e| e.contact)
+                .collect()
+        };
+        let everyone = [
+            "447700900333",
+            "447700900222",
+            "447700900444",
+            "447700900111",
+        ];
+        assert_eq!(keys(ContactMatch::default(), 10), everyone);
+        assert_eq!(keys(ContactMatch::default(), 3), everyone[..3]);
+        assert_eq!(keys(ContactMatch::default(), 1), everyone[..1]);
+        assert_eq!(keys(ContactMatch::from_query("+44 7700"), 10), everyone);
+    }
 }
