@@ -130,6 +130,30 @@ async fn a_bsuid_and_a_name_find_their_contact() {
 }
 
 #[tokio::test]
+async fn a_contact_known_only_by_a_bsuid_is_found_by_it_and_by_name() {
+    let f = fixture().await;
+    let sheena = prepare_delivery(
+        &common::fixture("inbound_text_bsuid_parent_no_phone_meta_example.json"),
+        "sheena".into(),
+        0,
+    );
+    f.messaging
+        .store()
+        .commit_delivery(sheena)
+        .await
+        .expect("committed");
+    const BSUID: &str = "US.13491208655302741918";
+    for query in [BSUID, "US.1349", "US.ENT.1181", "sheena", "realsheena"] {
+        let found = contacts(&f, Some(query)).await;
+        assert_eq!(keys(&found), vec![BSUID], "{query}");
+        let entry = &found[0].entry;
+        assert_eq!(entry.bsuid.as_deref(), Some(BSUID));
+        assert_eq!(entry.phone, None, "no number is known");
+        assert_eq!(entry.messages, 1);
+    }
+}
+
+#[tokio::test]
 async fn everyone_most_recent_first_with_counts_and_window() {
     let f = fixture().await;
     let all = contacts(&f, None).await;
