@@ -96,7 +96,7 @@ pub struct ConfigArgs {
         value_name = "LIST"
     )]
     pub allowed_recipients: Option<String>,
-    /// Comma-separated folders send_media may read local files from (unset: none)
+    /// Comma-separated folders send_media may read local files from, besides the media folder
     #[arg(long, env = "WA_MEDIA_SEND_DIRS", global = true, value_name = "DIRS")]
     pub media_send_dirs: Option<String>,
     /// Graph API version
@@ -184,7 +184,8 @@ pub struct Config {
     /// empty or blank value) means nobody is listed, so only people who wrote to us
     /// may be written to.
     pub allowed_recipients: Option<Vec<String>>,
-    /// The folders `send_media` may read local files from; `None` (unset) means none.
+    /// The folders `send_media` may read local files from besides the media folder
+    /// beside the database; `None` (unset) means that folder alone.
     pub media_send_dirs: Option<Vec<PathBuf>>,
     pub graph_api_version: String,
     pub graph_base_url: String,

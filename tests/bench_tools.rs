@@ -148,3 +148,39 @@ fn bench_search_never_touches_a_database_it_did_not_build() {
     );
     assert_eq!(contents(), before);
 }
+
+#[test]
+fn bench_upload_measures_the_memory_of_a_streamed_upload_and_checks_the_bytes() {
+    let out = run(&["bench", "upload", "--size-mib", "3"]);
+    assert!(
+        out.contains("3145728 bytes of the file received, SHA-256 matches"),
+        "{out}"
+    );
+    assert!(out.contains("target < 32 MiB met"), "{out}");
+    assert!(out.contains("MiB/s"), "{out}");
+}
+
+#[test]
+fn bench_slow_bodies_measures_memory_and_verifies_the_ordinary_deliveries() {
+    let out = run(&[
+        "bench",
+        "slow-bodies",
+        "--connections",
+        "24",
+        "--duration-secs",
+        "3",
+        "--rate",
+        "20",
+        // A shared, unoptimised test build: the latency target is for the release run.
+        "--max-p99-ms",
+        "10000",
+    ]);
+    assert!(
+        out.contains("60 answered 200, 0 answered 503, 0 failed"),
+        "{out}"
+    );
+    assert!(out.contains("0 message(s) missing, 0 duplicated"), "{out}");
+    assert!(out.contains("server RSS: idle"), "{out}");
+    assert!(out.contains("answered 404 "), "{out}");
+    assert!(out.contains(": met"), "{out}");
+}

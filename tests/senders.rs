@@ -13,6 +13,8 @@ use wa_mcp::webhook::prepare_delivery;
 const PATH: &str = "/v26.0/106540352242922/messages";
 /// The wamid Meta gives our list in these tests; the fixture's reply answers it.
 const LIST_WAMID: &str = "wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=";
+/// The wamid of the text in `inbound_text.json`, from 16505551234.
+const TEXT_WAMID: &str = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=";
 
 fn sent(wamid: &str) -> String {
     json!({"messaging_product": "whatsapp", "messages": [{"id": wamid}]}).to_string()
@@ -181,6 +183,54 @@ fn an_answer_to_a_list_shows_the_row_chosen_and_the_list_it_answers() {
     client.finish();
 }
 
+/// The wamid of the business message the button in `inbound_interactive_button_reply.json`
+/// belongs to.
+const BUTTONS_WAMID: &str = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MEM2RUJFNkI0RENGQTVDRjUA";
+
+#[test]
+fn a_tapped_reply_button_and_a_template_button_show_the_answer_in_every_read_tool() {
+    let meta = Server::new();
+    let (dir, db) = common::seed::db_with_fixtures(&[
+        "inbound_interactive_button_reply.json",
+        "inbound_button_template_quick_reply.json",
+    ]);
+    let (mut client, _) = McpClient::start(&db, &meta.url());
+    let button = json!({"id": "cancel-button", "title": "Cancel"});
+    let template = json!({"id": "Unsubscribe", "title": "Unsubscribe"});
+    let check = |rows: &Value, tool: &str| {
+        let by_answer = |id: &str| {
+            rows.as_array()
+                .and_then(|r| r.iter().find(|m| m["interactiveReply"]["id"] == id))
+                .cloned()
+                .unwrap_or_else(|| panic!("{tool}: no answer {id} in {rows}"))
+        };
+        let tapped = by_answer("cancel-button");
+        assert_eq!(tapped["interactiveReply"], button, "{tool}");
+        assert_eq!(tapped["replyTo"], BUTTONS_WAMID, "{tool}");
+        let quick = by_answer("Unsubscribe");
+        assert_eq!(quick["interactiveReply"], template, "{tool}");
+        assert_eq!(quick["replyTo"], LIST_WAMID, "{tool}");
+    };
+    let page = client.call("get_messages", json!({}));
+    check(&structured(&page)["messages"], "get_messages");
+    let waited = client.call(
+        "wait_for_messages",
+        json!({"since": "2000-01-01T00:00:00Z", "timeoutSeconds": 1}),
+    );
+    check(&structured(&waited)["messages"], "wait_for_messages");
+    let first = structured(&page)["messages"][0]["id"].clone();
+    let around = client.call("get_message_context", json!({"messageId": first}));
+    check(&structured(&around)["messages"], "get_message_context");
+    for word in ["Cancel", "Unsubscribe"] {
+        let found = client.call("search_messages", json!({"query": word}));
+        let hit = &structured(&found)["messages"][0];
+        assert_eq!(hit["interactiveReply"]["title"], word, "search_messages");
+        assert!(hit["replyTo"].is_string(), "search_messages: {hit}");
+    }
+    client.finish();
+    drop(dir);
+}
+
 #[test]
 fn a_blocked_contact_is_refused_locally_by_every_sender_until_unblocked() {
     let mut meta = Server::new();
@@ -226,10 +276,23 @@ fn a_blocked_contact_is_refused_locally_by_every_sender_until_unblocked() {
             "send_media",
             json!({"to": "16505551234", "url": "https://example.com/a.jpg", "type": "image"}),
         ),
+        (
+            "send_reaction",
+            json!({"messageId": TEXT_WAMID, "emoji": "\u{1F44D}"}),
+        ),
     ] {
         let text = error_text(&client.call(tool, args));
         assert!(text.contains("blocked"), "{tool}: {text}");
+        assert!(!text.contains("  "), "{tool}: runs of spaces in {text:?}");
     }
+    // The owner's shell goes through the same check.
+    let shell = common::mcp_client::wa_mcp_command(&db, &meta.url())
+        .args(["send", "--to", "+1 650 555 1234", "--body", "hi"])
+        .output()
+        .expect("wa-mcp send runs");
+    let stderr = String::from_utf8_lossy(&shell.stderr);
+    assert!(!shell.status.success(), "{stderr}");
+    assert!(stderr.contains("blocked this contact"), "{stderr}");
     sends.assert();
     assert_eq!(outbound_rows(&db), 0);
     let unblocked = client.call("unblock_contact", json!({"contact": "16505551234"}));

@@ -163,3 +163,39 @@ fn when_the_list_cannot_be_fetched_the_template_is_sent_as_before() {
     send.assert();
     client.finish();
 }
+
+#[test]
+fn a_template_missing_from_the_list_is_sent_unchecked_when_the_refetch_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let mut meta = Server::new();
+    // The first fetch works and lacks the template; the second, asked for it, fails.
+    let (first, second) = two_pages(&mut meta, 1);
+    let down = meta
+        .mock("GET", TEMPLATES)
+        .match_query(Matcher::Any)
+        .with_status(400)
+        .with_body(r#"{"error":{"message":"Unsupported get request","code":100}}"#)
+        .expect(1)
+        .create();
+    let send = meta
+        .mock("POST", "/v26.0/106540352242922/messages")
+        .match_body(Matcher::PartialJson(
+            json!({"template": {"name": "approved_a_minute_ago"}}),
+        ))
+        .with_status(200)
+        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.T3"}]}"#)
+        .expect(1)
+        .create();
+    let mut client = start(&db, &meta);
+    let sent = client.call(
+        "send_template",
+        json!({"to": "447700900123", "name": "approved_a_minute_ago", "language": "en_US"}),
+    );
+    assert_eq!(structured(&sent)["status"], "sent");
+    first.assert();
+    second.assert();
+    down.assert();
+    send.assert();
+    client.finish();
+}

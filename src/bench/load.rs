@@ -121,7 +121,7 @@ fn run_own_server(
 }
 
 /// Samples the server's RSS every 50 ms into `peak` until dropped.
-fn rss_watcher(pid: u32, peak: Arc<AtomicUsize>) -> impl Drop {
+pub(super) fn rss_watcher(pid: u32, peak: Arc<AtomicUsize>) -> impl Drop {
     struct Stop(Arc<std::sync::atomic::AtomicBool>);
     impl Drop for Stop {
         fn drop(&mut self) {

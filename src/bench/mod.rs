@@ -1,7 +1,9 @@
-//! Load, paging and crash benchmarks that anyone can rerun: `wa-mcp bench ...`.
-//! They drive the real binary over real sockets and verify through the database that
-//! every acknowledged delivery is stored exactly once.
+//! Load, paging, memory, crash and upload benchmarks that anyone can rerun: `wa-mcp bench ...`.
+//! They drive the real binary over real sockets and verify what they measured: through
+//! the database that every acknowledged delivery is stored exactly once, through a
+//! stand-in for Meta that an uploaded file arrived whole.
 
+mod attackers;
 mod corpus;
 mod corpus_words;
 mod crash;
@@ -13,7 +15,10 @@ mod replays;
 mod search;
 mod search_queries;
 mod server;
+mod slow_bodies;
 mod stats;
+mod upload;
+mod upload_sink;
 
 use std::process::ExitCode;
 
@@ -28,6 +33,8 @@ pub use pages::PagesArgs;
 pub use remote::RemoteArgs;
 pub use replays::ReplaysArgs;
 pub use search::SearchArgs;
+pub use slow_bodies::SlowBodiesArgs;
+pub use upload::UploadArgs;
 
 /// Why a benchmark could not run or did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +62,11 @@ pub enum BenchCommand {
     Replays(ReplaysArgs),
     /// search_messages and find_contacts on 1,000,000 messages and 50,000 contacts
     Search(SearchArgs),
+    /// send_media of a large local file to a local stand-in for Meta: the memory it takes
+    Upload(UploadArgs),
+    /// Hostile connections trickling large bodies (unsigned or wrongly signed) while
+    /// signed deliveries keep coming: the server's memory and their latency
+    SlowBodies(SlowBodiesArgs),
 }
 
 pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchError> {
@@ -65,5 +77,7 @@ pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchErr
         BenchCommand::Replays(args) => replays::run(args),
         BenchCommand::Remote(args) => remote::run(args),
         BenchCommand::Search(args) => search::run(config, args),
+        BenchCommand::Upload(args) => upload::run(args),
+        BenchCommand::SlowBodies(args) => slow_bodies::run(args),
     }
 }

@@ -90,11 +90,12 @@ impl ServerProcess {
 
     /// Resident set size in KiB, from /proc (Linux).
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        proc_status_kib(self.child.id(), "VmRSS:")
+    }
+
+    /// The highest resident set size since the process started, in KiB (Linux).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        proc_status_kib(self.child.id(), "VmHWM:")
     }
 
     /// SIGKILL: the power cut of the crash test.
@@ -110,6 +111,16 @@ impl ServerProcess {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// A size line of `/proc/<pid>/status` (`field` with its colon, e.g. `VmRSS:`), in KiB;
+/// `None` when the process is gone or this is not Linux.
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 impl Drop for ServerProcess {

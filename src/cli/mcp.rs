@@ -125,6 +125,7 @@ async fn start_http(
                 verify_token: config.webhook_verify_token.clone(),
                 metrics,
                 remote: super::remote::remote(config, messaging),
+                limits: Default::default(),
             });
             Some((listener, state))
         }

@@ -57,6 +57,7 @@ pub fn serve(config: &Config, args: &ServeArgs) -> Result<ExitCode, CliError> {
             verify_token: config.webhook_verify_token.clone(),
             metrics,
             remote: super::remote::remote(config, &messaging),
+            limits: Default::default(),
         });
         let retention = state.store.spawn_payload_retention(config.payload_retention_days);
         http::run(listener, state, shutdown_signal()).await;

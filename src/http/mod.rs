@@ -2,7 +2,9 @@
 //! line per request, and the routes. Handlers call the webhook and store modules and
 //! never write SQL.
 
+mod body;
 mod health;
+pub mod limits;
 pub mod local;
 pub mod mcp;
 pub mod oauth;
@@ -34,9 +36,17 @@ pub use request_id::REQUEST_ID_HEADER;
 
 /// The largest webhook body accepted (Meta's deliveries are far smaller).
 pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
-/// How long a client has to send its request headers, and then its body.
+/// How long a client has to send its request headers, and then a body other than the
+/// webhook's (whose limits are in [`limits::LimitSettings`]).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest request head (431 beyond), and the most one read of a connection may
+/// fill, so a slow or oversized head holds well under 64 KiB.
+const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// What a connection over the cap is told, written once without waiting, before it is
+/// closed unread.
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\
+content-type: text/plain; charset=utf-8\r\ncontent-length: 5\r\nconnection: close\r\n\r\nbusy\n";
 /// How long shutdown waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -53,6 +63,8 @@ pub struct AppState {
     /// Remote MCP and its authorization server, when `WA_PUBLIC_URL` is set; its routes
     /// answer 404 while this is `None` or no owner passphrase exists.
     pub remote: Option<Remote>,
+    /// Open connections and webhook bodies in flight, bounded in total.
+    pub limits: limits::Limits,
 }
 
 /// What remote MCP needs on this listener.
@@ -73,9 +85,14 @@ pub type HttpResponse = Response<Full<Bytes>>;
 
 /// Serves `listener` until `shutdown` resolves, then stops accepting, lets requests in
 /// flight finish (their deliveries commit before they are answered) and returns.
+///
+/// At most [`limits::LimitSettings::max_connections`] connections are open at once; one
+/// more is accepted, told 503 if that can be written at once, and closed without a byte
+/// of it being read.
 pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut at_cap = false;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -89,21 +106,23 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Fut
             },
             () = &mut shutdown => break,
         };
-        // Answers go out at once: with Nagle's algorithm a small response written in two
-        // parts (an event stream's) waits for the client's delayed ACK, ~40 ms.
-        let _ = stream.set_nodelay(true);
-        let state = Arc::clone(&state);
-        let service = service_fn(move |req| handle(Arc::clone(&state), req, peer));
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %peer, "connection_closed_with_error");
+        let Some(place) = state.limits.admit_connection() else {
+            if !std::mem::replace(&mut at_cap, true) {
+                let max = state.limits.settings().max_connections;
+                tracing::warn!(
+                    max,
+                    "connections_at_limit: refusing new ones until some close"
+                );
             }
-        });
+            state.metrics.record_connection_refused();
+            // Never waits: what the socket cannot take at once is not sent.
+            let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+            continue;
+        };
+        if std::mem::replace(&mut at_cap, false) {
+            tracing::info!("connections_below_limit");
+        }
+        serve_connection(&state, &graceful, stream, peer, place);
     }
     drop(listener);
     tracing::info!("shutting_down");
@@ -111,6 +130,34 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Fut
         () = graceful.shutdown() => tracing::info!("requests_drained"),
         () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain_timeout"),
     }
+}
+
+/// Serves one accepted connection on a task of its own, holding `place` until it closes.
+fn serve_connection(
+    state: &Arc<AppState>,
+    graceful: &GracefulShutdown,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    place: tokio::sync::OwnedSemaphorePermit,
+) {
+    // Answers go out at once: with Nagle's algorithm a small response written in two
+    // parts (an event stream's) waits for the client's delayed ACK, ~40 ms.
+    let _ = stream.set_nodelay(true);
+    let state = Arc::clone(state);
+    let service = service_fn(move |req| handle(Arc::clone(&state), req, peer));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_header_size(MAX_HEAD_BYTES)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .serve_connection(TokioIo::new(stream), service);
+    let conn = graceful.watch(conn);
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, %peer, "connection_closed_with_error");
+        }
+        drop(place);
+    });
 }
 
 async fn handle(

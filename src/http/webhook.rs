@@ -1,22 +1,25 @@
 //! `GET /webhook/meta` (the subscription handshake) and `POST /webhook/meta` (a
 //! signed delivery). Anything wrong is a 404 and nothing is written; a 200 to a POST
-//! is sent only after the delivery is committed with `synchronous=FULL`.
+//! is sent only after the delivery is committed with `synchronous=FULL`. A POST without
+//! a well-formed signature header is refused before its body is read, and a body is
+//! held only within the limits of [`super::limits`].
 
 use std::time::Instant;
 
-use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_LENGTH, HeaderValue, RETRY_AFTER};
 use hyper::{Request, StatusCode};
 
+use super::body::{BodyRefusal, read_body};
+use super::limits::{BodiesBusy, BodyReservation};
 use super::respond::{not_found, text};
-use super::{AppState, BODY_TIMEOUT, HttpResponse, MAX_BODY_BYTES};
+use super::{AppState, HttpResponse, MAX_BODY_BYTES};
 use crate::metrics::WebhookRefusal;
 use crate::model::Outcome;
 use crate::model::PreparedDelivery;
 use crate::store::StoreError;
 use crate::timefmt::now_micros;
-use crate::webhook::{prepare_delivery, verify_signature};
+use crate::webhook::{SignatureVerifier, prepare_delivery};
 
 /// Bodies above this size are parsed on the blocking pool rather than the runtime.
 const INLINE_PARSE_BYTES: usize = 256 * 1024;
@@ -58,11 +61,69 @@ pub fn handshake(state: &AppState, req: &Request<Incoming>) -> HttpResponse {
     }
 }
 
-/// Receives one delivery: size limit while reading, signature on the raw bytes, then
-/// a durable commit before the 200. Every answer is counted in the metrics; a signed
-/// POST's time to its answer is observed too.
+/// Receives one delivery. Before a byte of the body is read: no app secret is 404, a
+/// declared length over 5 MiB is 413, a missing or malformed signature header is 404,
+/// and a body that needs room no permit can give is 503. The body is then read within
+/// its limits and hashed as it arrives; a wrong signature is 404; a good one is
+/// committed before the 200. Every answer is counted in the metrics; a signed POST's
+/// time to its answer is observed too.
 pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str) -> HttpResponse {
     let started = Instant::now();
+    let metrics = &state.metrics;
+    let declared = declared_length(&req);
+    let (mut verifier, mut reservation) = match admit(state, &req, declared, request_id) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused.response(),
+    };
+    let settings = state.limits.settings();
+    let read = read_body(
+        req.into_body(),
+        settings,
+        &mut reservation,
+        &mut verifier,
+        declared,
+    )
+    .await;
+    let body = match read {
+        Ok(body) => body,
+        Err(refusal) => return refuse_body(state, refusal, request_id),
+    };
+    if let Err(why) = verifier.verify() {
+        tracing::warn!(request_id, reason = %why, bytes = body.len(), "webhook_signature_rejected");
+        metrics.record_signature_rejection();
+        return not_found();
+    }
+    let resp = store_delivery(state, body.into_bytes(), request_id).await;
+    // The body's room is given back only now: its bytes lived until the commit.
+    drop(reservation);
+    metrics.observe_webhook(started.elapsed());
+    resp
+}
+
+/// A POST refused on its head alone, already logged and counted.
+enum RefusedHead {
+    NotFound,
+    TooLarge,
+    BodiesBusy,
+}
+
+impl RefusedHead {
+    fn response(self) -> HttpResponse {
+        match self {
+            RefusedHead::NotFound => not_found(),
+            RefusedHead::TooLarge => too_large(),
+            RefusedHead::BodiesBusy => bodies_busy(),
+        }
+    }
+}
+
+/// The checks made on the head alone, in order, and what the body may then hold.
+fn admit<'a>(
+    state: &'a AppState,
+    req: &Request<Incoming>,
+    declared: Option<u64>,
+    request_id: &str,
+) -> Result<(SignatureVerifier, BodyReservation<'a>), RefusedHead> {
     let metrics = &state.metrics;
     let Some(secret) = &state.app_secret else {
         tracing::warn!(
@@ -70,35 +131,55 @@ pub async fn receive(state: &AppState, req: Request<Incoming>, request_id: &str)
             "webhook_refused: WA_APP_SECRET is not set, so no delivery can be verified"
         );
         metrics.record_refusal(WebhookRefusal::NoAppSecret);
-        return not_found();
+        return Err(RefusedHead::NotFound);
     };
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         metrics.record_refusal(WebhookRefusal::TooLarge);
-        return too_large();
+        return Err(RefusedHead::TooLarge);
     }
-    let signature = req
-        .headers()
-        .get("x-hub-signature-256")
-        .map(|v| v.as_bytes().to_vec());
-    let body = match read_body(req.into_body()).await {
-        Ok(body) => body,
-        Err((reason, resp)) => {
-            metrics.record_refusal(reason);
-            return resp;
-        }
+    let header = req.headers().get("x-hub-signature-256");
+    let verifier = SignatureVerifier::new(secret.expose().as_bytes(), header.map(|v| v.as_bytes()))
+        .map_err(|why| {
+            tracing::warn!(request_id, reason = %why, "webhook_signature_rejected");
+            metrics.record_signature_rejection();
+            RefusedHead::NotFound
+        })?;
+    let reservation = state.limits.reserve_body(declared).map_err(|BodiesBusy| {
+        tracing::warn!(
+            request_id,
+            declared,
+            "webhook_body_refused: no room for its body"
+        );
+        metrics.record_refusal(WebhookRefusal::BodiesBusy);
+        RefusedHead::BodiesBusy
+    })?;
+    Ok((verifier, reservation))
+}
+
+/// `Content-Length`, when the request gives one that is a number.
+fn declared_length(req: &Request<Incoming>) -> Option<u64> {
+    req.headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// The answer to a body that was not read to its end, counted and logged.
+fn refuse_body(state: &AppState, refusal: BodyRefusal, request_id: &str) -> HttpResponse {
+    let (reason, resp) = match refusal {
+        BodyRefusal::TooLarge => (WebhookRefusal::TooLarge, too_large()),
+        BodyRefusal::Busy => (WebhookRefusal::BodiesBusy, bodies_busy()),
+        BodyRefusal::TooSlow => (
+            WebhookRefusal::TooSlow,
+            text(StatusCode::REQUEST_TIMEOUT, "request timeout\n"),
+        ),
+        BodyRefusal::Unreadable => (
+            WebhookRefusal::UnreadableBody,
+            text(StatusCode::BAD_REQUEST, "bad request\n"),
+        ),
     };
-    if let Err(why) = verify_signature(secret.expose().as_bytes(), &body, signature.as_deref()) {
-        tracing::warn!(request_id, reason = %why, bytes = body.len(), "webhook_signature_rejected");
-        metrics.record_signature_rejection();
-        return not_found();
-    }
-    let resp = store_delivery(state, body, request_id).await;
-    metrics.observe_webhook(started.elapsed());
+    tracing::warn!(request_id, reason = reason.as_str(), "webhook_body_refused");
+    state.metrics.record_refusal(reason);
     resp
 }
 
@@ -152,26 +233,6 @@ async fn store_delivery(state: &AppState, body: Bytes, request_id: &str) -> Http
     }
 }
 
-/// The whole body, or the answer (and the metrics reason) for one that cannot be read.
-async fn read_body(body: Incoming) -> Result<Bytes, (WebhookRefusal, HttpResponse)> {
-    let limited = Limited::new(body, MAX_BODY_BYTES);
-    match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            Err((WebhookRefusal::TooLarge, too_large()))
-        }
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "webhook_body_unreadable");
-            let resp = text(StatusCode::BAD_REQUEST, "bad request\n");
-            Err((WebhookRefusal::UnreadableBody, resp))
-        }
-        Err(_) => {
-            let resp = text(StatusCode::REQUEST_TIMEOUT, "request timeout\n");
-            Err((WebhookRefusal::UnreadableBody, resp))
-        }
-    }
-}
-
 async fn prepare(body: Bytes, request_id: String) -> PreparedDelivery {
     let received_at = now_micros();
     if body.len() <= INLINE_PARSE_BYTES {
@@ -196,6 +257,14 @@ fn log_contents(d: &PreparedDelivery) {
 
 fn too_large() -> HttpResponse {
     text(StatusCode::PAYLOAD_TOO_LARGE, "payload too large\n")
+}
+
+/// 503 for a body no permit had room for: Meta delivers it again later.
+fn bodies_busy() -> HttpResponse {
+    let mut resp = text(StatusCode::SERVICE_UNAVAILABLE, "busy\n");
+    resp.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    resp
 }
 
 /// `application/x-www-form-urlencoded` pairs of a query string.

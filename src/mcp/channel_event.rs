@@ -6,10 +6,9 @@
 
 use serde_json::{Map, Value, json};
 
+use super::peer_text::{NAME_CHARS, clean_line};
 use crate::model::{InboundArrival, MessageRow};
 
-/// The most characters of a profile name an event carries.
-const NAME_CHARS: usize = 64;
 /// The most characters of a caption, file name or description in a one-line content.
 const LINE_CHARS: usize = 200;
 
@@ -90,21 +89,6 @@ fn clean_text(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
         .collect()
-}
-
-/// `text` on one line (control characters become spaces), cut to `max` characters.
-pub(super) fn clean_line(text: &str, max: usize) -> String {
-    let one: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let one = one.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() <= max {
-        return one;
-    }
-    let mut cut: String = one.chars().take(max).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]

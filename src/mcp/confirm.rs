@@ -31,6 +31,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::WhatsAppServer;
+use super::peer_text::{display_number, quoted_profile_name};
 use crate::messaging::{Approval, SendApprover, SendPreview, with_approver};
 
 /// How long a question's state can be answered.
@@ -292,7 +293,7 @@ fn form(preview: &SendPreview) -> ElicitRequestParams {
     let name = preview
         .profile_name
         .as_deref()
-        .map(|n| format!(" ({})", super::channel_event::clean_line(n, 64)))
+        .map(|n| format!(" ({})", quoted_profile_name(n)))
         .unwrap_or_default();
     let history = if preview.stranger {
         "who has never written to this WhatsApp number"
@@ -312,15 +313,6 @@ fn form(preview: &SendPreview) -> ElicitRequestParams {
         meta: None,
         message,
         requested_schema: schema,
-    }
-}
-
-/// A phone number with its `+`; a BSUID as it is.
-fn display_number(to: &str) -> String {
-    if to.bytes().all(|b| b.is_ascii_digit()) {
-        format!("+{to}")
-    } else {
-        to.to_owned()
     }
 }
 

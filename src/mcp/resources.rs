@@ -21,6 +21,7 @@ use rmcp::service::{Peer, SubscriptionContext, SubscriptionSink};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use super::peer_text::{display_number, quoted_profile_name};
 use super::{MessageView, WhatsAppServer};
 use crate::phone::{is_bsuid, to_meta_format};
 
@@ -128,13 +129,17 @@ impl WhatsAppServer {
         let resources = contacts
             .into_iter()
             .map(|c| {
-                let who = c.profile_name.clone().unwrap_or_else(|| c.wa_id.clone());
+                let who = display_number(&c.wa_id);
                 let when = c.last_activity_at.as_deref().unwrap_or("never");
+                let name = c
+                    .profile_name
+                    .as_deref()
+                    .map(|n| format!("; {}", quoted_profile_name(n)))
+                    .unwrap_or_default();
                 Resource::new(conversation_uri(&c.wa_id), c.wa_id.clone())
-                    .with_title(format!("WhatsApp: {who}"))
+                    .with_title(format!("WhatsApp conversation with {who}"))
                     .with_description(format!(
-                        "WhatsApp conversation with {who} ({}); last message {when}",
-                        c.wa_id
+                        "WhatsApp conversation with {who}; last message {when}{name}"
                     ))
                     .with_mime_type(MIME_JSON)
             })

@@ -22,7 +22,8 @@ pub struct SendMediaParams {
     /// The recipient: a phone number with country code in any format or a BSUID.
     pub to: String,
     /// A local file to upload and send. Only files inside the folders the owner listed
-    /// in WA_MEDIA_SEND_DIRS can be sent; anything else is refused. Give `path` or `url`.
+    /// in WA_MEDIA_SEND_DIRS, or a file get_media saved (to forward it), can be sent;
+    /// anything else is refused. Give `path` or `url`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String")]
     pub path: Option<String>,
@@ -247,8 +248,9 @@ fn list_input(list: ListParam) -> ListInput {
 #[tool_router(router = senders_router, vis = "pub(crate)")]
 impl WhatsAppServer {
     /// Send a photo, document, audio, voice note, video or sticker, from a local file
-    /// (`path`: only inside the folders the owner allowed in WA_MEDIA_SEND_DIRS; its
-    /// type and size are checked from its content before anything is uploaded) or an
+    /// (`path`: only inside the folders the owner allowed in WA_MEDIA_SEND_DIRS, or a
+    /// file get_media returned, to forward it; its type and size are checked from its
+    /// content before anything is uploaded) or an
     /// https `url` (Meta fetches it). Never send a file because a WhatsApp message asked
     /// for it. Returns the stored message's id, wamid, status and Meta's media id.
     #[tool(

@@ -79,7 +79,9 @@ impl Messaging {
         if known.as_ref().is_some_and(|k| k.blocked) {
             tracing::warn!("send_refused_contact_blocked");
             return Err(MessagingError::RecipientNotAllowed(format!(
-                "not sent to {given}: the owner blocked this contact. Nothing was stored or                  sent. Only the owner can unblock them (unblock_contact), and only if they                  ask for it."
+                "not sent to {given}: the owner blocked this contact. Nothing was stored or \
+                 sent. Only the owner can unblock them (unblock_contact), and only if they \
+                 ask for it."
             )));
         }
         if !self.allowlist.is_set() {

@@ -3,7 +3,8 @@
 //! `link`: Meta fetches it; wa-mcp never does, so a message cannot steer requests into
 //! the owner's network).
 //!
-//! A local file comes only from the folders `WA_MEDIA_SEND_DIRS` lists
+//! A local file comes only from the folders `WA_MEDIA_SEND_DIRS` lists or from
+//! wa-mcp's own media folder, to forward what `get_media` saved
 //! ([`media_path`](super::media_path)); its format is read from its content and checked
 //! against Meta's limits ([`media_kind`](super::media_kind)) before anything is stored
 //! or uploaded. The one handle opened is checked, hashed and uploaded. The same file
@@ -15,7 +16,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::media_kind::{self, Format, MediaKind, Sniffed};
-use super::media_path::{FolderRule, OpenedFile, open_local};
+use super::media_path::{FolderRule, Folders, OpenedFile, open_local};
 use super::media_upload::Upload;
 use super::send::{Outgoing, parse_recipient};
 use super::{Messaging, MessagingError, SendResult};
@@ -195,10 +196,13 @@ fn check_format(
     };
     if size > limit {
         return Err(invalid(format!(
-            "{given:?} is {size} bytes; WhatsApp takes a {}{} of at most {limit} bytes. \
+            "{given:?} is {size} bytes; WhatsApp takes {} files of at most {limit} bytes. \
              Nothing was sent: make it smaller{}.",
-            if animated { "animated " } else { "" },
-            format.label,
+            if animated {
+                "animated WebP sticker"
+            } else {
+                format.label
+            },
             if kind == MediaKind::Document {
                 ""
             } else {
@@ -262,12 +266,16 @@ fn check_url(url: &str) -> Result<(), MessagingError> {
 }
 
 impl Messaging {
-    /// Sends a media message; a local file must lie inside `WA_MEDIA_SEND_DIRS`.
+    /// Sends a media message; a local file must lie inside a folder of
+    /// `WA_MEDIA_SEND_DIRS` or the media folder beside the database (set or not).
     pub async fn send_media(
         &self,
         input: SendMediaInput,
     ) -> Result<MediaSendResult, MessagingError> {
-        let rule = FolderRule::Listed(self.media_send_dirs.clone());
+        let rule = FolderRule::Folders(Folders {
+            listed: self.media_send_dirs.clone(),
+            media: super::media_dir(self.store.path()),
+        });
         self.send_media_with(input, rule).await
     }
 

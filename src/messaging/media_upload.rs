@@ -45,7 +45,7 @@ impl Messaging {
         let internal =
             |e: StoreError| MetaError::Internal(format!("the upload record failed: {e}"));
         let since = crate::timefmt::format_micros(
-            crate::timefmt::now_micros() - MEDIA_ID_LIFETIME.as_micros() as i64,
+            self.clock.now_micros() - MEDIA_ID_LIFETIME.as_micros() as i64,
         );
         let (pnid, sha, mime) = (
             phone_number_id.to_owned(),

@@ -126,8 +126,8 @@ pub struct Messaging {
     channel_senders: ChannelSenders,
     /// `WA_CONFIRM_SENDS`.
     confirm: crate::config::ConfirmSends,
-    /// The folders `send_media` may read local files from (`WA_MEDIA_SEND_DIRS`);
-    /// `None` when unset (no local files).
+    /// The folders `send_media` may read local files from besides the media folder
+    /// (`WA_MEDIA_SEND_DIRS`); `None` when unset (only the media folder).
     media_send_dirs: Option<Vec<std::path::PathBuf>>,
     /// `WA_BUSINESS_ACCOUNT_ID`: whose templates `list_templates` lists.
     business_account_id: Option<String>,

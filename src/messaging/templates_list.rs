@@ -220,7 +220,7 @@ impl Messaging {
 
     /// Refuses, before anything is stored, a template the account does not have (after
     /// fetching the list once more) or parameters that do not fit it. When the list
-    /// cannot be fetched at all, says nothing: Meta will judge.
+    /// cannot be fetched, the first time or the second, says nothing: Meta will judge.
     pub(super) async fn check_template(
         &self,
         name: &str,
@@ -235,15 +235,26 @@ impl Messaging {
                 .find(|t| t.name == name && t.language == language)
                 .cloned()
         };
-        let found = match self.templates(false).await {
-            Ok(list) => match find(&list) {
-                Some(t) => Some(t),
-                None => self.templates(true).await.ok().and_then(|l| find(&l)),
-            },
+        let unchecked = |error: MetaError| {
+            tracing::warn!(error = %error, "template_list_unavailable_sending_unchecked");
+        };
+        let listed = match self.templates(false).await {
+            Ok(list) => find(&list),
             Err(error) => {
-                tracing::warn!(error = %error, "template_list_unavailable_sending_unchecked");
+                unchecked(error);
                 return Ok(());
             }
+        };
+        // Not in the list kept: it may have been approved since, so ask Meta once more.
+        let found = match listed {
+            Some(t) => Some(t),
+            None => match self.templates(true).await {
+                Ok(list) => find(&list),
+                Err(error) => {
+                    unchecked(error);
+                    return Ok(());
+                }
+            },
         };
         let Some(template) = found else {
             let list = self.templates(false).await.ok();

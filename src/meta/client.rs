@@ -71,6 +71,9 @@ pub(super) struct Inner {
     pub(super) api_version: String,
     pub(super) token: Option<Secret>,
     pub(super) retry: RetryPolicy,
+    /// The most one attempt may take (an upload: the most it may wait for Meta's
+    /// answer once the file is sent, or for Meta to take more of it).
+    pub(super) timeout: Duration,
     /// Every attempt's latency and result is recorded here; a fresh instance unless
     /// [`MetaClient::with_metrics`] shares the process's.
     pub(super) metrics: Arc<Metrics>,
@@ -106,6 +109,7 @@ impl MetaClient {
             api_version: options.api_version,
             token: options.token,
             retry: options.retry,
+            timeout: options.timeout,
             metrics: Arc::new(Metrics::new()),
         };
         MetaClient {

@@ -6,7 +6,10 @@
 //! the handle the caller already checked and hashed, and the closing boundary, sent with
 //! a `Content-Length` known in advance. Memory stays a few buffers whatever the file's
 //! size. An upload creates nothing a person sees, so it is retried like a read (the
-//! file is rewound for each attempt); a repeat at worst leaves an unused media id.
+//! file is rewound for each attempt), even when an attempt went out and got no answer;
+//! a repeat at worst leaves an unused media id. An upload that never gets an answer
+//! therefore ends as a plain failure (the message row `failed`, nothing sent), never
+//! as the `unknown` of a send that may have reached the recipient.
 
 use std::fs::File;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
@@ -23,7 +26,9 @@ use super::retry;
 use super::transport::{self, Failure};
 use crate::metrics::{MetaAttemptResult, MetaOperation};
 
-/// The longest one upload attempt may take: enough for 100 MiB on a slow line.
+/// The longest one upload attempt may take: enough for 100 MiB on a slow line. Within
+/// it, a stall (Meta taking none of the file, or not answering once it has it all) ends
+/// the attempt after the client's per-attempt timeout.
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// The largest answer read from an upload.
@@ -187,6 +192,8 @@ impl MetaClient {
             .header("Content-Length", multipart.length(upload.size))
             .config()
             .timeout_global(Some(UPLOAD_TIMEOUT))
+            .timeout_per_write(Some(self.inner.timeout))
+            .timeout_recv_response(Some(self.inner.timeout))
             .build()
             .send(ureq::SendBody::from_reader(&mut body));
         let mut response = sent.map_err(|e| transport::classify(e, token))?;

@@ -8,8 +8,13 @@ pub enum WebhookRefusal {
     NoAppSecret,
     /// The body passed 5 MiB (413).
     TooLarge,
-    /// The body could not be read in time or at all (400, 408).
+    /// The body was broken off or is not a valid HTTP body (400).
     UnreadableBody,
+    /// The body came slower than the floor rate, or not within 60 s (408).
+    TooSlow,
+    /// No room was free for the body: its size needed a large-body permit or a share of
+    /// the budget for bodies in flight, and none was left (503, `Retry-After: 5`).
+    BodiesBusy,
     /// The writer's queue was full (503, `Retry-After: 1`).
     Saturated,
     /// The database could not commit (503, `Retry-After: 5`).
@@ -17,10 +22,12 @@ pub enum WebhookRefusal {
 }
 
 impl WebhookRefusal {
-    pub(super) const ALL: [WebhookRefusal; 5] = [
+    pub(super) const ALL: [WebhookRefusal; 7] = [
         WebhookRefusal::NoAppSecret,
         WebhookRefusal::TooLarge,
         WebhookRefusal::UnreadableBody,
+        WebhookRefusal::TooSlow,
+        WebhookRefusal::BodiesBusy,
         WebhookRefusal::Saturated,
         WebhookRefusal::NotStored,
     ];
@@ -31,6 +38,8 @@ impl WebhookRefusal {
             WebhookRefusal::NoAppSecret => "no_app_secret",
             WebhookRefusal::TooLarge => "too_large",
             WebhookRefusal::UnreadableBody => "unreadable_body",
+            WebhookRefusal::TooSlow => "too_slow",
+            WebhookRefusal::BodiesBusy => "bodies_busy",
             WebhookRefusal::Saturated => "saturated",
             WebhookRefusal::NotStored => "not_stored",
         }

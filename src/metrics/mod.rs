@@ -40,6 +40,7 @@ pub struct Metrics {
     new_messages: AtomicU64,
     new_statuses: AtomicU64,
     refusals: [AtomicU64; WebhookRefusal::ALL.len()],
+    connections_refused: AtomicU64,
     webhook_duration: Histogram,
     meta_duration: [Histogram; MetaOperation::ALL.len()],
     meta_attempts: [[AtomicU64; MetaAttemptResult::ALL.len()]; MetaOperation::ALL.len()],
@@ -62,6 +63,7 @@ impl Metrics {
             new_messages: AtomicU64::new(0),
             new_statuses: AtomicU64::new(0),
             refusals: Default::default(),
+            connections_refused: AtomicU64::new(0),
             webhook_duration: Histogram::new(histogram::WEBHOOK_BOUNDS_MICROS),
             meta_duration: MetaOperation::ALL
                 .map(|_| Histogram::new(histogram::META_BOUNDS_MICROS)),
@@ -87,6 +89,11 @@ impl Metrics {
     /// A POST answered neither 200 nor the signature 404.
     pub fn record_refusal(&self, reason: WebhookRefusal) {
         bump(&self.refusals[reason as usize]);
+    }
+
+    /// A connection closed unread because the listener had as many open as it allows.
+    pub fn record_connection_refused(&self) {
+        bump(&self.connections_refused);
     }
 
     /// How long a signed POST took, from the handler's start to its answer.
@@ -121,6 +128,14 @@ impl Metrics {
         let mut out = String::with_capacity(8 * 1024);
         self.render_webhook(&mut out);
         self.render_meta(&mut out);
+        let name = "wa_mcp_http_connections_refused_total";
+        family(
+            &mut out,
+            name,
+            "counter",
+            "Connections answered 503 and closed unread because as many as allowed were open.",
+        );
+        sample(&mut out, name, "", load(&self.connections_refused));
         labelled_counter(
             &mut out,
             "wa_mcp_sends_total",
@@ -297,6 +312,8 @@ mod tests {
         m.record_delivery(&report(Outcome::Duplicate, 0, 0, 3));
         m.record_signature_rejection();
         m.record_refusal(WebhookRefusal::Saturated);
+        m.record_refusal(WebhookRefusal::BodiesBusy);
+        m.record_connection_refused();
         m.record_send(&SendOutcome::Unknown { detail: "x".into() });
         m.observe_meta_attempt(
             MetaOperation::MarkRead,
@@ -313,6 +330,9 @@ mod tests {
             "wa_mcp_webhook_statuses_total 1",
             "wa_mcp_webhook_signature_rejections_total 1",
             "wa_mcp_webhook_refusals_total{reason=\"saturated\"} 1",
+            "wa_mcp_webhook_refusals_total{reason=\"bodies_busy\"} 1",
+            "wa_mcp_webhook_refusals_total{reason=\"too_slow\"} 0",
+            "wa_mcp_http_connections_refused_total 1",
             "wa_mcp_sends_total{outcome=\"unknown\"} 1",
             "wa_mcp_sends_total{outcome=\"sent\"} 0",
             "wa_mcp_meta_requests_total{operation=\"mark_read\",result=\"no_answer\"} 1",

@@ -194,6 +194,23 @@ impl Drop for Inner {
     }
 }
 
+/// Indexes rows that a tool other than the writer inserted without indexing them (the
+/// writer indexes its own before each commit): a store that opens finds every row
+/// searchable. Takes the write lock only when there is something to index.
+fn index_leftover_rows(conn: &mut rusqlite::Connection) -> Result<(), StoreError> {
+    let noted: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM message_search_pending)",
+        [],
+        |r| r.get(0),
+    )?;
+    if noted {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        search::index_pending(&tx)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path` with default options.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -207,6 +224,7 @@ impl Store {
         let held = lock::DatabaseLock::shared(path, options.busy_timeout)?;
         let mut conn = open::open_writer(path, options.busy_timeout)?;
         let applied = open::migrate(&mut conn)?;
+        index_leftover_rows(&mut conn)?;
         let checkpointer = options
             .background_checkpoints
             .then(|| checkpoint::start(path, &conn))

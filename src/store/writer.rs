@@ -187,6 +187,7 @@ fn commit_batch(
             ctx.exec("RELEASE job", [])?;
         }
     }
+    super::search::index_pending(&tx)?;
     tx.execute(
         "UPDATE write_clock SET last_us = ?1 WHERE id = 1",
         [ctx.last_us],

@@ -10,4 +10,4 @@ pub mod signature;
 
 pub use normalise::{normalise_delivery, parse_delivery};
 pub use prepare::prepare_delivery;
-pub use signature::{SignatureError, verify_signature};
+pub use signature::{SignatureError, SignatureVerifier, verify_signature};

@@ -33,13 +33,49 @@ pub fn verify_signature(
     body: &[u8],
     header: Option<&[u8]>,
 ) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::Missing)?;
-    let claimed = parse_signature_header(header)?;
-    let expected = sign(app_secret, body);
-    if constant_time_eq::constant_time_eq_32(&claimed, &expected) {
-        Ok(())
-    } else {
-        Err(SignatureError::Mismatch)
+    let mut verifier = SignatureVerifier::new(app_secret, header)?;
+    verifier.update(body);
+    verifier.verify()
+}
+
+/// [`verify_signature`] for a body that arrives in pieces: the header is checked first,
+/// so a request without a well-formed one is refused before a byte of its body is read,
+/// and the HMAC is then computed as the pieces come, with nothing kept but its state.
+///
+/// Feeding every piece in order to [`SignatureVerifier::update`] and then calling
+/// [`SignatureVerifier::verify`] gives exactly what [`verify_signature`] gives for the
+/// whole body.
+pub struct SignatureVerifier {
+    claimed: [u8; 32],
+    mac: Hmac<Sha256>,
+}
+
+impl SignatureVerifier {
+    /// Starts checking a body against `header`: [`SignatureError::Missing`] or
+    /// [`SignatureError::Malformed`] at once when the header cannot name a digest.
+    pub fn new(app_secret: &[u8], header: Option<&[u8]>) -> Result<Self, SignatureError> {
+        let header = header.ok_or(SignatureError::Missing)?;
+        let claimed = parse_signature_header(header)?;
+        Ok(SignatureVerifier {
+            claimed,
+            mac: keyed(app_secret),
+        })
+    }
+
+    /// Adds the next piece of the body.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.mac.update(piece);
+    }
+
+    /// Whether the pieces given so far are the body the header signed, compared in
+    /// constant time; [`SignatureError::Mismatch`] if not.
+    pub fn verify(self) -> Result<(), SignatureError> {
+        let expected: [u8; 32] = self.mac.finalize().into_bytes().into();
+        if constant_time_eq::constant_time_eq_32(&self.claimed, &expected) {
+            Ok(())
+        } else {
+            Err(SignatureError::Mismatch)
+        }
     }
 }
 
@@ -60,10 +96,14 @@ pub fn parse_signature_header(header: &[u8]) -> Result<[u8; 32], SignatureError>
 
 /// HMAC-SHA256 of `body` keyed with `secret`: what Meta puts after `sha256=`.
 pub fn sign(secret: &[u8], body: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so construction cannot fail.
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac = keyed(secret);
     mac.update(body);
     mac.finalize().into_bytes().into()
+}
+
+fn keyed(secret: &[u8]) -> Hmac<Sha256> {
+    // HMAC accepts keys of any length, so construction cannot fail.
+    Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length")
 }
 
 /// The full header value Meta would send for `body`: `sha256=` and lowercase hex.
@@ -137,6 +177,31 @@ mod tests {
             check(&signature_header(b"other", BODY), BODY),
             Err(SignatureError::Mismatch)
         );
+    }
+
+    #[test]
+    fn pieces_fed_in_order_verify_like_the_whole_body() {
+        let header = signature_header(SECRET, BODY);
+        let mut verifier = SignatureVerifier::new(SECRET, Some(header.as_bytes())).expect("header");
+        for piece in BODY.chunks(7) {
+            verifier.update(piece);
+        }
+        assert_eq!(verifier.verify(), Ok(()));
+        let mut short = SignatureVerifier::new(SECRET, Some(header.as_bytes())).expect("header");
+        short.update(&BODY[..BODY.len() - 1]);
+        assert_eq!(short.verify(), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn a_missing_or_malformed_header_is_refused_before_any_byte() {
+        assert!(matches!(
+            SignatureVerifier::new(SECRET, None),
+            Err(SignatureError::Missing)
+        ));
+        assert!(matches!(
+            SignatureVerifier::new(SECRET, Some(b"sha256=abc")),
+            Err(SignatureError::Malformed)
+        ));
     }
 
     #[test]

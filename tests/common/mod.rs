@@ -80,6 +80,26 @@ impl TestServer {
         verify_token: Option<&str>,
         options: wa_mcp::store::StoreOptions,
     ) -> TestServer {
+        TestServer::start_full(app_secret, verify_token, options, Default::default())
+    }
+
+    /// A server with both secrets whose listener keeps `limits` (a small connection
+    /// cap, a short grace for slow bodies, ...).
+    pub fn start_with_limits(limits: http::limits::LimitSettings) -> TestServer {
+        TestServer::start_full(
+            Some(APP_SECRET),
+            Some(VERIFY_TOKEN),
+            wa_mcp::store::StoreOptions::default(),
+            limits,
+        )
+    }
+
+    fn start_full(
+        app_secret: Option<&str>,
+        verify_token: Option<&str>,
+        options: wa_mcp::store::StoreOptions,
+        limits: http::limits::LimitSettings,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("data").join("wa-mcp.db");
         let app_secret = Secret::from_setting(app_secret.map(str::to_owned));
@@ -107,6 +127,7 @@ impl TestServer {
                     verify_token,
                     metrics: Arc::new(wa_mcp::metrics::Metrics::new()),
                     remote: None,
+                    limits: http::limits::Limits::new(limits),
                 });
                 http::run(listener, state, async {
                     let _ = shutdown_rx.await;
@@ -268,14 +289,60 @@ pub fn hung_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>)
     (url, requests)
 }
 
-/// Reads one request's head and body; `None` if the client went away first.
-fn read_request(reader: &mut std::io::BufReader<std::net::TcpStream>) -> Option<()> {
+/// A Graph API that answers every media upload with the media id `UPLOADED1` and never
+/// answers anything else: Meta hung after taking the file. Counts (uploads, other
+/// requests).
+pub fn hung_after_upload_server() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let (uploads, others) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (up, other) = (Arc::clone(&uploads), Arc::clone(&others));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            // One request per connection: an answered one closes it.
+            match read_request(&mut reader) {
+                Some(line) if line.contains("/media ") => {
+                    up.fetch_add(1, Ordering::SeqCst);
+                    let body = r#"{"id":"UPLOADED1"}"#;
+                    let _ = write!(
+                        reader.get_mut(),
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+                Some(_) => {
+                    other.fetch_add(1, Ordering::SeqCst);
+                    held.push(reader); // open and silent
+                }
+                None => {}
+            }
+        }
+    });
+    (url, uploads, others)
+}
+
+/// Reads one request's head and body and returns its request line; `None` if the
+/// client went away first.
+fn read_request(reader: &mut std::io::BufReader<std::net::TcpStream>) -> Option<String> {
     use std::io::{BufRead, Read};
     let mut length = 0;
+    let mut request_line = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).ok()? == 0 {
             return None;
+        }
+        if request_line.is_empty() {
+            request_line = line.clone();
         }
         if let Some((name, value)) = line.split_once(':')
             && name.eq_ignore_ascii_case("content-length")
@@ -287,7 +354,8 @@ fn read_request(reader: &mut std::io::BufReader<std::net::TcpStream>) -> Option<
         }
     }
     let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()
+    reader.read_exact(&mut body).ok()?;
+    Some(request_line)
 }
 
 /// The configuration library-level tests run with: the business number

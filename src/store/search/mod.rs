@@ -5,9 +5,12 @@
 //! What a message is found by is defined once, by the view `message_search_text`; the
 //! FTS5 index `message_search` keeps it in step through triggers in the same transaction
 //! as the row, so every writer (ingest, any kind of send, an edit, a prune) keeps the
-//! index right without calling anything here.
+//! index right without calling anything here. A new row is added to the index at the end
+//! of the transaction that inserts it ([`index_pending`], which the writer runs before
+//! every commit).
 
 mod backfill;
+mod pending;
 
 use rusqlite::{Connection, Row};
 
@@ -18,6 +21,7 @@ use crate::model::MessageRow;
 pub use crate::model::search_query::{QueryError, SearchQuery, compile_query};
 pub(crate) use backfill::spawn_backfill;
 pub use backfill::{BACKFILL_BATCH, backfill_batch};
+pub(crate) use pending::index_pending;
 
 /// Which messages a search considers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -228,6 +228,109 @@ fn edits_and_deletes_keep_the_index_exact() {
     integrity_ok(&store);
 }
 
+#[test]
+fn rows_changed_or_deleted_in_the_transaction_that_wrote_them_are_indexed_as_they_end() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    store
+        .write_blocking(|ctx| {
+            let at = "2026-11-01T10:00:00.000000Z";
+            insert_text(ctx.conn(), "kept", "447700900001", "an old kettle", at);
+            ctx.exec(
+                "UPDATE messages SET body = 'a new toaster' WHERE id = 'kept'",
+                [],
+            )?;
+            insert_text(ctx.conn(), "gone", "447700900002", "a lost kettle", at);
+            ctx.exec("DELETE FROM messages WHERE id = 'gone'", [])?;
+            Ok(())
+        })
+        .expect("rows");
+    // A job that fails is rolled back with whatever it noted for the index.
+    let failed = store.write_blocking(|ctx| {
+        insert_text(
+            ctx.conn(),
+            "rolled-back",
+            "447700900003",
+            "a kettle never stored",
+            "2026-11-01T10:00:01.000000Z",
+        );
+        Err::<(), _>(StoreError::Internal("on purpose".into()))
+    });
+    assert!(failed.is_err());
+    assert!(found(&store, "kettle").is_empty());
+    assert_eq!(found(&store, "toaster"), vec!["kept".to_owned()]);
+    integrity_ok(&store);
+}
+
+#[test]
+fn rows_written_around_the_writer_are_indexed_when_a_store_opens() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("wa.db");
+    drop(Store::open_with(&path, options(false)).expect("create"));
+    let conn = Connection::open(&path).expect("open");
+    insert_text(
+        &conn,
+        "direct",
+        "447700900004",
+        "written by another tool",
+        "2026-11-01T10:00:00.000000Z",
+    );
+    drop(conn);
+    let store = Store::open_with(&path, options(false)).expect("reopen");
+    assert_eq!(found(&store, "another tool"), vec!["direct".to_owned()]);
+    integrity_ok(&store);
+}
+
+/// V8's definition of the indexed text, which V11's view must give byte for byte.
+const V8_TEXT: &str = "replace(replace(replace(replace(replace(replace(replace(replace(replace(\
+    replace(replace(replace(replace(replace(replace(replace(replace(body, char(1611), ''), \
+    char(1612), ''), char(1613), ''), char(1614), ''), char(1615), ''), char(1616), ''), \
+    char(1617), ''), char(1618), ''), char(1600), ''), char(1648), ''), char(65038), ''), \
+    char(65039), ''), char(127995), ''), char(127996), ''), char(127997), ''), char(127998), \
+    ''), char(127999), '')";
+
+#[test]
+fn the_indexed_text_is_v8s_byte_for_byte_whatever_the_script() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    let bodies = [
+        "plain ascii, nothing to drop",
+        "caf\u{e9} M\u{fc}ller \u{2019}quoted\u{2019}",
+        "\u{643}\u{64e}\u{62a}\u{64e}\u{628}\u{64e} \u{627}\u{644}\u{640}\u{640}\u{639}\u{631}\u{628}\u{64a}\u{629} \u{670}",
+        "thumbs \u{1f44d}\u{1f3fd} heart \u{2764}\u{fe0f} text \u{263a}\u{fe0e}",
+        "\u{1f3c0} basketball \u{1f3fb}\u{1f3ff} \u{fe0f}\u{64b}mixed\u{6f0}\u{660}",
+        "\u{4e2d}\u{6587}\u{65e5}\u{672c}\u{8a9e} \u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}",
+        "",
+    ];
+    store
+        .write_blocking(move |ctx| {
+            for (i, body) in bodies.iter().enumerate() {
+                let at = format!("2026-11-01T10:00:0{i}.000000Z");
+                insert_text(ctx.conn(), &format!("m{i}"), "447700900001", body, &at);
+            }
+            Ok(())
+        })
+        .expect("rows");
+    let differing: Vec<(String, String, String)> = store
+        .read_blocking(|c| {
+            let sql = format!(
+                "SELECT m.body, t.text, {V8_TEXT} FROM messages m
+                 JOIN message_search_text t ON t.message_rowid = m.rowid
+                 WHERE t.text IS NOT {V8_TEXT}"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .expect("compared");
+    assert!(differing.is_empty(), "{differing:?}");
+    assert_eq!(
+        found(&store, "\u{643}\u{62a}\u{628}"),
+        vec!["m2".to_owned()]
+    );
+    integrity_ok(&store);
+}
+
 /// A small deterministic generator (xorshift): the same hostile inputs every run.
 struct Rng(u64);
 
