@@ -70,6 +70,7 @@ pub fn fill(
             c.execute(params![k.wa_id, k.user_id, k.profile_name, first_seen_at])?;
         }
     }
+    super::search::index_pending(&tx)?;
     tx.commit()?;
     let mut messages = messages.into_iter().peekable();
     while messages.peek().is_some() {

@@ -21,7 +21,7 @@ use crate::model::MessageRow;
 pub use crate::model::search_query::{QueryError, SearchQuery, compile_query};
 pub(crate) use backfill::spawn_backfill;
 pub use backfill::{BACKFILL_BATCH, backfill_batch};
-pub(crate) use pending::index_pending;
+pub(crate) use pending::{index_pending, noted};
 
 /// Which messages a search considers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
