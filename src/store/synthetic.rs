@@ -46,7 +46,7 @@ pub struct SyntheticMessage {
 }
 
 /// Creates the database at `db` (migrated) and writes `contacts` and `messages` with
-/// durability off, [`FILL_BATCH`] messages per transaction, every trigger firing and the
+/// durability off, `FILL_BATCH` messages per transaction, every trigger firing and the
 /// search index filled at each commit as for a live write: a benchmark's database,
 /// rebuilt on a crash. `messages` must come in increasing `at` order. Each contact's last inbound
 /// time is set from its messages at the end.

@@ -6,7 +6,7 @@
 //! FTS5 index `message_search` keeps it in step through triggers in the same transaction
 //! as the row, so every writer (ingest, any kind of send, an edit, a prune) keeps the
 //! index right without calling anything here. A new row is added to the index at the end
-//! of the transaction that inserts it ([`index_pending`], which the writer runs before
+//! of the transaction that inserts it (`index_pending`, which the writer runs before
 //! every commit).
 
 mod backfill;
