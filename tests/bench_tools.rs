@@ -84,6 +84,72 @@ fn bench_pages_times_the_store_and_the_tool_call() {
 }
 
 #[test]
+fn bench_search_builds_a_multilingual_inbox_once_reuses_it_and_times_every_kind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("inbox.db");
+    let corpus = corpus.to_str().expect("utf-8 path");
+    let args = [
+        "bench",
+        "search",
+        "--rows",
+        "20000",
+        "--contacts",
+        "1000",
+        "--queries",
+        "10",
+        "--repeat",
+        "1",
+        "--corpus",
+        corpus,
+    ];
+    let out = run(&args);
+    assert!(
+        out.contains("built 20000 messages and 1000 contacts"),
+        "{out}"
+    );
+    assert!(out.contains("search index: "), "{out}");
+    assert_eq!(out.matches("search_messages ").count(), 7, "{out}");
+    assert_eq!(out.matches("find_contacts ").count(), 3, "{out}");
+    let again = run(&args);
+    assert!(
+        again.contains("reusing") && again.contains("(20000 messages, 1000 contacts)"),
+        "{again}"
+    );
+}
+
+#[test]
+fn bench_search_never_touches_a_database_it_did_not_build() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    drop(wa_mcp::store::Store::open(&db).expect("an owner's database"));
+    // What the file holds: its mark and every table, index and trigger.
+    let contents = || -> (i64, String) {
+        let conn = rusqlite::Connection::open(&db).expect("opens");
+        conn.query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id()),
+                    (SELECT group_concat(name) FROM sqlite_schema)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("reads")
+    };
+    let before = contents();
+    let out = Command::new(BIN)
+        .args(["bench", "search", "--rows", "100", "--corpus"])
+        .arg(&db)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("was not built by `wa-mcp bench search`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(contents(), before);
+}
+
+#[test]
 fn bench_upload_measures_the_memory_of_a_streamed_upload_and_checks_the_bytes() {
     let out = run(&["bench", "upload", "--size-mib", "3"]);
     assert!(

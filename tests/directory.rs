@@ -25,10 +25,15 @@ struct Fixture {
 
 /// Ada writes five messages, then Ben two, then Maya (known by BSUID and phone) one.
 async fn fixture() -> Fixture {
+    fixture_with_meta("http://127.0.0.1:9", None).await
+}
+
+/// [`fixture`] with Graph API calls to `graph`, authorised by `token`.
+async fn fixture_with_meta(graph: &str, token: Option<&str>) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("wa.db")).expect("store");
-    let config = common::config("http://127.0.0.1:9", None);
-    let meta = MetaClient::new(common::fast_meta_options("http://127.0.0.1:9", None));
+    let config = common::config(graph, token);
+    let meta = MetaClient::new(common::fast_meta_options(graph, token));
     // An hour after Ada's last message: her window is open.
     let clock = Clock::pinned((T0 + 3600) * 1_000_000);
     let messaging = Messaging::new(store.clone(), meta, &config).with_clock(clock);
@@ -125,6 +130,30 @@ async fn a_bsuid_and_a_name_find_their_contact() {
 }
 
 #[tokio::test]
+async fn a_contact_known_only_by_a_bsuid_is_found_by_it_and_by_name() {
+    let f = fixture().await;
+    let sheena = prepare_delivery(
+        &common::fixture("inbound_text_bsuid_parent_no_phone_meta_example.json"),
+        "sheena".into(),
+        0,
+    );
+    f.messaging
+        .store()
+        .commit_delivery(sheena)
+        .await
+        .expect("committed");
+    const BSUID: &str = "US.13491208655302741918";
+    for query in [BSUID, "US.1349", "US.ENT.1181", "sheena", "realsheena"] {
+        let found = contacts(&f, Some(query)).await;
+        assert_eq!(keys(&found), vec![BSUID], "{query}");
+        let entry = &found[0].entry;
+        assert_eq!(entry.bsuid.as_deref(), Some(BSUID));
+        assert_eq!(entry.phone, None, "no number is known");
+        assert_eq!(entry.messages, 1);
+    }
+}
+
+#[tokio::test]
 async fn everyone_most_recent_first_with_counts_and_window() {
     let f = fixture().await;
     let all = contacts(&f, None).await;
@@ -147,6 +176,56 @@ async fn everyone_most_recent_first_with_counts_and_window() {
         .expect("found");
     assert_eq!(keys(&one), vec!["16505550147"]);
     assert!(f.messaging.find_contacts(None, Some(0)).await.is_err());
+}
+
+#[tokio::test]
+async fn a_contact_blocked_through_block_contact_reads_blocked_until_unblocked() {
+    let mut meta = mockito::Server::new_async().await;
+    let path = "/v26.0/106540352242922/block_users";
+    let answer = |verb: &str| {
+        format!(
+            r#"{{"messaging_product":"whatsapp","block_users":{{"{verb}":[{{"input":"{BEN}","wa_id":"{BEN}"}}]}}}}"#
+        )
+    };
+    let block = meta
+        .mock("POST", path)
+        .with_body(answer("added_users"))
+        .expect(1)
+        .create_async()
+        .await;
+    let unblock = meta
+        .mock("DELETE", path)
+        .with_body(answer("removed_users"))
+        .expect(1)
+        .create_async()
+        .await;
+    let f = fixture_with_meta(&meta.url(), Some("EAAG-test-token")).await;
+    let blocked = |cards: &[ContactCard]| -> Vec<(String, bool)> {
+        cards
+            .iter()
+            .map(|c| (c.entry.contact.clone(), c.entry.blocked))
+            .collect()
+    };
+    f.messaging
+        .block_contact("+1 650 555 1234")
+        .await
+        .expect("blocked");
+    assert_eq!(
+        blocked(&contacts(&f, Some("Müller")).await),
+        vec![(BEN.to_owned(), true)]
+    );
+    assert_eq!(
+        blocked(&contacts(&f, None).await),
+        vec![
+            ("16505550147".to_owned(), false),
+            (BEN.to_owned(), true),
+            (ADA.to_owned(), false)
+        ]
+    );
+    f.messaging.unblock_contact(BEN).await.expect("unblocked");
+    assert!(!contacts(&f, Some(BEN)).await[0].entry.blocked);
+    block.assert_async().await;
+    unblock.assert_async().await;
 }
 
 async fn context(f: &Fixture, id: &str, before: u32, after: u32) -> (Vec<String>, String) {

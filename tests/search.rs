@@ -339,6 +339,31 @@ async fn captions_document_names_and_replies_are_found() {
     assert_eq!(found(&f, "borough southwark").await, sorted(&["w-place"]));
 }
 
+#[tokio::test]
+async fn an_edit_is_found_by_its_new_text_and_the_original_by_its_own() {
+    let f = fixture().await;
+    const ORIGINAL: &str = "wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=";
+    const EDIT: &str = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=";
+    let original = inbound::inbound(
+        BEN,
+        "Ben",
+        ORIGINAL,
+        T0 + 3600,
+        json!({"type": "image", "image": {"id": "m0", "mime_type": "image/jpeg",
+            "caption": "First draft of the poster"}}),
+    );
+    f.store.commit_delivery(original).await.expect("committed");
+    let edit = wa_mcp::webhook::prepare_delivery(
+        &common::fixture("inbound_edit_image.json"),
+        "edit".into(),
+        0,
+    );
+    f.store.commit_delivery(edit).await.expect("committed");
+    assert_eq!(found(&f, "updated caption").await, sorted(&[EDIT]));
+    assert_eq!(found(&f, "draft poster").await, sorted(&[ORIGINAL]));
+    assert_eq!(found(&f, "image caption").await, sorted(&[EDIT]));
+}
+
 #[test]
 fn a_message_is_searchable_as_soon_as_its_delivery_was_answered_200() {
     let server = TestServer::start();
@@ -361,6 +386,82 @@ fn a_message_is_searchable_as_soon_as_its_delivery_was_answered_200() {
     assert_eq!(hits[0].message.body.as_deref(), Some(said.as_str()));
     drop(conn);
     server.stop();
+}
+
+#[test]
+fn messages_sent_through_every_sender_are_found_by_the_words_they_carried() {
+    let mut meta = mockito::Server::new();
+    // Meta accepts each kind of send once, each with a wamid of its own.
+    let mocks: Vec<mockito::Mock> = ["text", "template", "interactive", "location", "document"]
+        .iter()
+        .map(|kind| {
+            meta.mock("POST", "/v26.0/106540352242922/messages")
+                .match_body(mockito::Matcher::PartialJson(json!({"type": kind})))
+                .with_body(
+                    json!({"messaging_product": "whatsapp",
+                           "messages": [{"id": format!("wamid.SENT-{kind}")}]})
+                    .to_string(),
+                )
+                .expect(1)
+                .create()
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let (mut client, _) = McpClient::start(&db, &meta.url());
+    let to = "+44 7700 900123";
+    for (tool, args) in [
+        (
+            "send_message",
+            json!({"to": to, "body": "Your parcel leaves tomorrow"}),
+        ),
+        (
+            "send_template",
+            json!({"to": to, "name": "order_update", "language": "en_US",
+                   "components": [{"type": "body", "parameters": [
+                       {"type": "text", "text": "Ada"}, {"type": "text", "text": "Zanzibar"}]}]}),
+        ),
+        (
+            "send_interactive",
+            json!({"to": to, "body": "Pick a slot", "footer": "Reply by noon",
+                   "buttons": [{"id": "am", "title": "Morning"}, {"id": "pm", "title": "Evening"}]}),
+        ),
+        (
+            "send_location",
+            json!({"to": to, "latitude": 51.5055, "longitude": -0.0910,
+                   "name": "Borough Market", "address": "8 Southwark St"}),
+        ),
+        (
+            "send_media",
+            json!({"to": to, "url": "https://cdn.example.com/q3.pdf", "type": "document",
+                   "caption": "The quarterly figures", "filename": "Results-Q3.pdf"}),
+        ),
+    ] {
+        let result = client.call(tool, args);
+        assert_eq!(structured(&result)["status"], "sent", "{tool}: {result}");
+    }
+    for (words, kind, wamid) in [
+        ("parcel leaves", "text", "wamid.SENT-text"),
+        ("zanzibar", "template", "wamid.SENT-template"),
+        ("evening noon", "interactive", "wamid.SENT-interactive"),
+        ("southwark", "location", "wamid.SENT-location"),
+        ("quarterly", "document", "wamid.SENT-document"),
+        ("results q3", "document", "wamid.SENT-document"),
+    ] {
+        let result = client.call("search_messages", json!({"query": words}));
+        let messages = structured(&result)["messages"]
+            .as_array()
+            .expect("messages")
+            .clone();
+        assert_eq!(messages.len(), 1, "{words}: {result}");
+        assert_eq!(messages[0]["wamid"], wamid, "{words}");
+        assert_eq!(messages[0]["type"], kind, "{words}");
+        assert_eq!(messages[0]["direction"], "outbound", "{words}");
+    }
+    for mock in mocks {
+        mock.assert();
+    }
+    client.finish();
 }
 
 #[test]
@@ -429,4 +530,101 @@ fn wa_mcp_search_prints_what_the_tool_finds() {
     let row: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON row");
     assert_eq!(row["wamid"], "w-1");
     assert_eq!(row["snippet"], "the **invoice** for **March**");
+}
+
+/// A database whose messages were stored before the search index existed and are not
+/// indexed yet, as an upgrade leaves it for the background backfill (V8 with its
+/// `message_search_backfill` range covering every row).
+fn db_awaiting_backfill() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, db) = common::seed::db_with(vec![
+        text(ADA, "Ada Lovelace", "w-old-1", T0, "the invoice for March"),
+        text(BEN, "Ben", "w-old-2", T0 + 60, "an invoice from Ben"),
+    ]);
+    rusqlite::Connection::open(&db)
+        .expect("opens")
+        .execute_batch(
+            "INSERT INTO message_search (message_search, rowid, text)
+                 SELECT 'delete', message_rowid, text FROM message_search_text
+                 WHERE text IS NOT NULL;
+             UPDATE message_search_backfill
+                 SET done_rowid = 0, last_rowid = (SELECT max(rowid) FROM messages);",
+        )
+        .expect("back to before the index");
+    (dir, db)
+}
+
+#[test]
+fn a_search_during_the_backfill_says_older_messages_may_be_missing_until_it_ends() {
+    let (_dir, db) = db_awaiting_backfill();
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(search_during_the_backfill(&db));
+}
+
+async fn search_during_the_backfill(db: &std::path::Path) {
+    // The tool's result, from a store whose backfill has not run yet.
+    let options = wa_mcp::store::StoreOptions {
+        search_backfill: false,
+        ..wa_mcp::store::StoreOptions::default()
+    };
+    let store = Store::open_with(db, options).expect("store");
+    let config = common::config("http://127.0.0.1:9", None);
+    let meta = MetaClient::new(common::fast_meta_options("http://127.0.0.1:9", None));
+    let messaging = Messaging::new(store.clone(), meta, &config);
+    let results = messaging
+        .search_messages(query("invoice"))
+        .await
+        .expect("search");
+    let result =
+        serde_json::to_value(wa_mcp::mcp::SearchMessagesResult::from(results)).expect("json");
+    assert_eq!(result["messages"], json!([]), "{result}");
+    assert_eq!(result["indexing"]["complete"], false, "{result}");
+    assert_eq!(result["indexing"]["percent"], 0, "{result}");
+    let note = result["indexing"]["note"].as_str().unwrap_or_default();
+    assert!(note.contains("older messages may be missing"), "{result}");
+    // One batch later the index is complete: the old messages are found, the note gone.
+    store
+        .write(|ctx| wa_mcp::store::search::backfill_batch(ctx, 100))
+        .await
+        .expect("batch");
+    let results = messaging
+        .search_messages(query("invoice"))
+        .await
+        .expect("search");
+    let result =
+        serde_json::to_value(wa_mcp::mcp::SearchMessagesResult::from(results)).expect("json");
+    assert!(result.get("indexing").is_none(), "{result}");
+    assert_eq!(
+        result["messages"].as_array().map(Vec::len),
+        Some(2),
+        "{result}"
+    );
+}
+
+#[test]
+fn wa_mcp_search_notes_on_stderr_that_the_index_is_still_being_built() {
+    let (_dir, db) = db_awaiting_backfill();
+    // Another writer holds the file, so the command's own backfill cannot run first.
+    let holder = rusqlite::Connection::open(&db).expect("opens");
+    holder.execute_batch("BEGIN IMMEDIATE").expect("write lock");
+    let mut cli = common::mcp_client::wa_mcp_command(&db, "http://127.0.0.1:9")
+        .args(["search", "invoice"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let stderr = cli.stderr.take().expect("stderr");
+    let note = std::io::BufRead::lines(std::io::BufReader::new(stderr))
+        .map_while(Result::ok)
+        .find(|line| line.starts_with("note:"))
+        .unwrap_or_default();
+    // Released, the command's backfill gets the lock and the command ends.
+    holder.execute_batch("ROLLBACK").expect("released");
+    assert!(cli.wait().expect("the command ends").success());
+    assert_eq!(
+        note,
+        "note: the search index is still being built (0% of older messages indexed); \
+         older messages may be missing"
+    );
 }

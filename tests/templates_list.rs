@@ -199,3 +199,40 @@ fn a_template_missing_from_the_list_is_sent_unchecked_when_the_refetch_fails() {
     send.assert();
     client.finish();
 }
+
+#[test]
+fn a_template_is_stored_and_found_by_its_text_as_sent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("wa.db");
+    let mut meta = Server::new();
+    let (_first, _second) = two_pages(&mut meta, 1);
+    let send = meta
+        .mock("POST", "/v26.0/106540352242922/messages")
+        .with_status(200)
+        .with_body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wamid.TPL"}]}"#)
+        .expect(1)
+        .create();
+    let mut client = start(&db, &meta);
+    let sent = client.call(
+        "send_template",
+        json!({"to": "447700900123", "name": "order_update", "language": "en_US",
+               "components": [
+                   {"type": "body", "parameters": [{"type": "text", "text": "Ada"},
+                                                   {"type": "text", "text": "#4471"}]},
+                   {"type": "button", "sub_type": "url", "index": "0",
+                    "parameters": [{"type": "text", "text": "4471"}]}]}),
+    );
+    assert_eq!(structured(&sent)["status"], "sent", "{sent}");
+    send.assert();
+    let page = client.call("get_messages", json!({"direction": "outbound"}));
+    assert_eq!(
+        structured(&page)["messages"][0]["body"],
+        "order_update (en_US): Hi Ada, your order #4471 has shipped.\n[url: Track]"
+    );
+    // Found by the template's own words, not only by its name and parameters.
+    let found = client.call("search_messages", json!({"query": "order shipped"}));
+    let messages = structured(&found)["messages"].clone();
+    assert_eq!(messages.as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(messages[0]["wamid"], "wamid.TPL");
+    client.finish();
+}

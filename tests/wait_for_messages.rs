@@ -276,3 +276,16 @@ fn a_cancelled_wait_ends_at_once() {
     assert!(ping.get("error").is_none(), "{ping}");
     client.finish();
 }
+
+#[test]
+fn its_rows_carry_the_profile_name_like_every_read_tool() {
+    let (_dir, db) = seeded_db();
+    let (mut client, _) = McpClient::start(&db, NO_META);
+    // A cursor before the stored message: the wait answers with it at once.
+    let given = json!({"since": "2000-01-01T00:00:00Z", "sinceId": ""});
+    let result = client.call("wait_for_messages", wait_args(&given, 5));
+    let message = only_message(&result);
+    assert_eq!(message["body"], "Does it come in another color?");
+    assert_eq!(message["profileName"], "Sheena Nelson");
+    client.finish();
+}

@@ -4,12 +4,16 @@
 //! stand-in for Meta that an uploaded file arrived whole.
 
 mod attackers;
+mod corpus;
+mod corpus_words;
 mod crash;
 mod load;
 mod pages;
 mod payload;
 mod remote;
 mod replays;
+mod search;
+mod search_queries;
 mod server;
 mod slow_bodies;
 mod stats;
@@ -28,6 +32,7 @@ pub use load::WebhookArgs;
 pub use pages::PagesArgs;
 pub use remote::RemoteArgs;
 pub use replays::ReplaysArgs;
+pub use search::SearchArgs;
 pub use slow_bodies::SlowBodiesArgs;
 pub use upload::UploadArgs;
 
@@ -55,6 +60,8 @@ pub enum BenchCommand {
     Crash(CrashArgs),
     /// One large delivery replayed many times: how much the database file grows
     Replays(ReplaysArgs),
+    /// search_messages and find_contacts on 1,000,000 messages and 50,000 contacts
+    Search(SearchArgs),
     /// send_media of a large local file to a local stand-in for Meta: the memory it takes
     Upload(UploadArgs),
     /// Hostile connections trickling large bodies (unsigned or wrongly signed) while
@@ -69,6 +76,7 @@ pub fn run(config: &Config, command: &BenchCommand) -> Result<ExitCode, BenchErr
         BenchCommand::Crash(args) => crash::run(args),
         BenchCommand::Replays(args) => replays::run(args),
         BenchCommand::Remote(args) => remote::run(args),
+        BenchCommand::Search(args) => search::run(config, args),
         BenchCommand::Upload(args) => upload::run(args),
         BenchCommand::SlowBodies(args) => slow_bodies::run(args),
     }

@@ -101,6 +101,7 @@ fn fill(db: &Path, rows: usize) -> Result<(), BenchError> {
         contact: contact(i),
         body: format!("message number {i}"),
         at: format_micros(BASE_US + i as i64),
+        raw: None,
     });
     synthetic::fill(
         db,

@@ -77,6 +77,7 @@ fn fill(db: &Path, rows: usize) -> Result<(), BenchError> {
         contact: contact(i),
         body: format!("message number {i}"),
         at: format_micros(BASE_US + i as i64),
+        raw: None,
     });
     synthetic::fill(db, (0..100).map(contact), &format_micros(BASE_US), messages)?;
     Ok(())

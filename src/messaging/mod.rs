@@ -28,6 +28,7 @@ mod read_receipt;
 mod search;
 mod send;
 mod template;
+mod template_text;
 mod templates_list;
 mod threads;
 mod wait;
@@ -60,7 +61,7 @@ pub use reactions::{Reaction, ReactionResult, SendReactionInput};
 pub use search::{DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SearchInput, SearchResults};
 pub use send::{SendMessageInput, SendResult};
 pub use template::SendTemplateInput;
-pub use templates_list::{TemplateInfo, TemplateParameters, TemplateQuery};
+pub use templates_list::{TemplateInfo, TemplateParameters, TemplatePart, TemplateQuery};
 pub use threads::InboundFollower;
 pub use wait::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, WaitQuery};
 

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::send::{Outgoing, parse_recipient};
+use super::template_text::rendered_text;
 use super::{Messaging, MessagingError, SendResult};
 use crate::store::NewOutbound;
 
@@ -74,7 +75,8 @@ fn validate(input: &SendTemplateInput) -> Result<Option<Value>, MessagingError> 
 impl Messaging {
     /// Sends a template message through the shared send path: same `pending` row,
     /// idempotency and outcomes as a text. The row's type is `template` and its body
-    /// reads `name (language)`.
+    /// reads `name (language)`, followed by `: ` and the text as sent when the template
+    /// is known from the templates list (its placeholders filled from `components`).
     pub async fn send_template(
         &self,
         input: SendTemplateInput,
@@ -84,8 +86,16 @@ impl Messaging {
         self.require_token()?;
         let phone_number_id = self.phone_number_id(input.phone_number_id.clone())?;
         let (name, language) = (input.name.trim(), input.language.trim());
-        self.check_template(name, language, components.as_ref())
+        let approved = self
+            .check_template(name, language, components.as_ref())
             .await?;
+        let body = match &approved {
+            Some(template) => format!(
+                "{name} ({language}): {}",
+                rendered_text(template, components.as_ref())
+            ),
+            None => format!("{name} ({language})"),
+        };
         let message = json!({
             "type": "template",
             "template": template_object(name, language, components),
@@ -94,7 +104,7 @@ impl Messaging {
             phone_number_id: phone_number_id.clone(),
             recipient: seen,
             kind: "template".into(),
-            body: Some(format!("{name} ({language})")),
+            body: Some(body),
             context_wamid: None,
             idempotency_key: input.idempotency_key.clone(),
             fingerprint: None,

@@ -34,6 +34,18 @@ pub struct TemplateInfo {
     /// Header, body, footer and buttons as a person would read them, placeholders kept.
     pub text: String,
     pub parameters: TemplateParameters,
+    /// The lines of `text`, each with the part it belongs to (whose parameters fill its
+    /// placeholders when the template is sent).
+    pub lines: Vec<(TemplatePart, String)>,
+}
+
+/// The part of a template a line of its text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplatePart {
+    Header,
+    Body,
+    Footer,
+    Button,
 }
 
 /// `list_templates` filters.
@@ -82,17 +94,18 @@ pub(super) fn template_info(t: &Value) -> TemplateInfo {
                 let format = str_of(c, "format").to_ascii_uppercase();
                 if format == "TEXT" || format.is_empty() {
                     parameters.header = placeholders(str_of(c, "text"));
-                    lines.push(str_of(c, "text").to_owned());
+                    lines.push((TemplatePart::Header, str_of(c, "text").to_owned()));
                 } else {
                     parameters.header = 1;
-                    lines.push(format!("[{} header]", format.to_ascii_lowercase()));
+                    let media = format!("[{} header]", format.to_ascii_lowercase());
+                    lines.push((TemplatePart::Header, media));
                 }
             }
             "BODY" => {
                 parameters.body = placeholders(str_of(c, "text"));
-                lines.push(str_of(c, "text").to_owned());
+                lines.push((TemplatePart::Body, str_of(c, "text").to_owned()));
             }
-            "FOOTER" => lines.push(str_of(c, "text").to_owned()),
+            "FOOTER" => lines.push((TemplatePart::Footer, str_of(c, "text").to_owned())),
             "BUTTONS" => {
                 for b in c["buttons"].as_array().into_iter().flatten() {
                     let kind = str_of(b, "type").to_ascii_uppercase();
@@ -101,11 +114,8 @@ pub(super) fn template_info(t: &Value) -> TemplateInfo {
                         "COPY_CODE" | "OTP" => 1,
                         _ => 0,
                     };
-                    lines.push(format!(
-                        "[{}: {}]",
-                        kind.to_ascii_lowercase(),
-                        str_of(b, "text")
-                    ));
+                    let label = format!("[{}: {}]", kind.to_ascii_lowercase(), str_of(b, "text"));
+                    lines.push((TemplatePart::Button, label));
                 }
             }
             _ => {}
@@ -117,11 +127,13 @@ pub(super) fn template_info(t: &Value) -> TemplateInfo {
         category: str_of(t, "category").to_owned(),
         status: str_of(t, "status").to_owned(),
         text: lines
-            .into_iter()
+            .iter()
+            .map(|(_, l)| l.as_str())
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join("\n"),
         parameters,
+        lines: lines.into_iter().filter(|(_, l)| !l.is_empty()).collect(),
     }
 }
 
@@ -219,16 +231,17 @@ impl Messaging {
     }
 
     /// Refuses, before anything is stored, a template the account does not have (after
-    /// fetching the list once more) or parameters that do not fit it. When the list
-    /// cannot be fetched, the first time or the second, says nothing: Meta will judge.
+    /// fetching the list once more) or parameters that do not fit it, and otherwise
+    /// returns the template. When the list cannot be fetched, the first time or the
+    /// second, or no business account is configured, returns `None`: Meta will judge.
     pub(super) async fn check_template(
         &self,
         name: &str,
         language: &str,
         components: Option<&Value>,
-    ) -> Result<(), MessagingError> {
+    ) -> Result<Option<TemplateInfo>, MessagingError> {
         if self.business_account_id.is_none() {
-            return Ok(());
+            return Ok(None);
         }
         let find = |list: &[TemplateInfo]| {
             list.iter()
@@ -242,7 +255,7 @@ impl Messaging {
             Ok(list) => find(&list),
             Err(error) => {
                 unchecked(error);
-                return Ok(());
+                return Ok(None);
             }
         };
         // Not in the list kept: it may have been approved since, so ask Meta once more.
@@ -252,7 +265,7 @@ impl Messaging {
                 Ok(list) => find(&list),
                 Err(error) => {
                     unchecked(error);
-                    return Ok(());
+                    return Ok(None);
                 }
             },
         };
@@ -296,7 +309,7 @@ impl Messaging {
                 template.text
             )));
         }
-        Ok(())
+        Ok(Some(template))
     }
 }
 

@@ -1,17 +1,45 @@
 //! The contact directory (`find_contacts`): people matched on their name, any way their
 //! number is written, or their BSUID, each with what the owner wants to know at a glance.
 //!
-//! Matching reads every contact once (a few milliseconds for 50,000), then only the page
-//! of matches gets its message and unread counts, one index range each. Without a query,
-//! the page is read newest activity first through `contacts_by_last_message`.
+//! The trigram index `contact_search` (migration V12) narrows a query to the contacts that
+//! hold its characters in order, and the exact rule is checked on those alone; a query
+//! part under three characters, which trigrams cannot look up, reads every contact (about
+//! 10 ms for 50,000). Only the page of matches gets its message and unread counts, one
+//! index range each. Without a query, the page is read newest activity first through
+//! `contacts_by_last_message`.
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, Row};
 
 use super::StoreError;
 
-/// What `contacts.blocked` will be read as. The column arrives with the block and unblock
-/// tools (migration V7); until then every contact reads as not blocked, from here only.
-const BLOCKED: &str = "0";
+/// The keys of the `?4` contacts matching `?1` (name), `?2` (number) or `?3` (BSUID),
+/// most recent activity first, among the contacts `{narrowed}` leaves.
+const MATCHING_PAGE: &str = "
+    SELECT k.wa_id FROM contacts k
+    WHERE {narrowed}
+      ((?1 IS NOT NULL AND (k.profile_name LIKE ?1 ESCAPE '\\' OR k.username LIKE ?1 ESCAPE '\\'))
+       OR (?2 IS NOT NULL AND k.wa_id LIKE ?2 ESCAPE '\\')
+       OR (?3 IS NOT NULL AND (k.user_id LIKE ?3 ESCAPE '\\' OR k.parent_user_id LIKE ?3 ESCAPE '\\')))
+    ORDER BY k.last_message_at IS NULL, k.last_message_at DESC, k.wa_id DESC
+    LIMIT ?4";
+
+/// What narrows [`MATCHING_PAGE`] to the contacts the trigram index finds for `?5`.
+const NARROWED: &str =
+    "k.rowid IN (SELECT rowid FROM contact_search WHERE contact_search MATCH ?5) AND";
+
+/// The keys of the `?4` most recently active contacts, read from the end of
+/// `contacts_by_last_message` (which holds only those with a message), then any without
+/// a message. (`?1`..`?3` are not used.)
+const NEWEST_PAGE: &str = "
+    SELECT wa_id FROM (
+        SELECT k.wa_id FROM contacts k WHERE k.last_message_at IS NOT NULL
+        ORDER BY k.last_message_at DESC, k.wa_id DESC LIMIT ?4)
+    UNION ALL
+    SELECT wa_id FROM (
+        SELECT k.wa_id FROM contacts k WHERE k.last_message_at IS NULL
+        ORDER BY k.wa_id DESC LIMIT ?4)
+    LIMIT ?4";
 
 /// One contact as the directory shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +61,8 @@ pub struct DirectoryEntry {
     pub messages: i64,
     /// Inbound messages after the newest one marked read.
     pub unread: i64,
+    /// Whether the owner blocked this contact (`block_contact`): every send to them is
+    /// refused.
     pub blocked: bool,
 }
 
@@ -68,6 +98,27 @@ impl ContactMatch {
     fn is_empty(&self) -> bool {
         self.name.is_none() && self.digits.is_none() && self.bsuid.is_none()
     }
+
+    /// The `contact_search` query that finds every contact this match can accept (and
+    /// maybe more): each part as a quoted string in its columns. `None` when a part is
+    /// under three characters, which a trigram index cannot look up.
+    fn trigram_query(&self) -> Option<String> {
+        let parts = [
+            ("{profile_name username}", &self.name),
+            ("wa_id", &self.digits),
+            ("{user_id parent_user_id}", &self.bsuid),
+        ];
+        let mut query = Vec::new();
+        for (columns, part) in parts {
+            if let Some(text) = part {
+                if text.chars().count() < 3 {
+                    return None;
+                }
+                query.push(format!("{columns} : \"{}\"", text.replace('"', "\"\"")));
+            }
+        }
+        (!query.is_empty()).then(|| query.join(" OR "))
+    }
 }
 
 /// Up to `limit` contacts matching `m` (all contacts when it is empty), most recent
@@ -77,12 +128,19 @@ pub fn find_contacts(
     m: &ContactMatch,
     limit: usize,
 ) -> Result<Vec<DirectoryEntry>, StoreError> {
-    let matching = if m.is_empty() {
-        "1 = 1"
-    } else {
-        "(?1 IS NOT NULL AND (k.profile_name LIKE ?1 ESCAPE '\\' OR k.username LIKE ?1 ESCAPE '\\'))
-         OR (?2 IS NOT NULL AND k.wa_id LIKE ?2 ESCAPE '\\')
-         OR (?3 IS NOT NULL AND (k.user_id LIKE ?3 ESCAPE '\\' OR k.parent_user_id LIKE ?3 ESCAPE '\\'))"
+    let (sql, args) = directory_sql(m, limit);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), directory_entry)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The statement [`find_contacts`] runs, and its arguments.
+fn directory_sql(m: &ContactMatch, limit: usize) -> (String, Vec<Value>) {
+    let trigrams = (!m.is_empty()).then(|| m.trigram_query()).flatten();
+    let page = match (m.is_empty(), &trigrams) {
+        (true, _) => NEWEST_PAGE.to_owned(),
+        (false, Some(_)) => MATCHING_PAGE.replace("{narrowed}", NARROWED),
+        (false, None) => MATCHING_PAGE.replace("{narrowed}", ""),
     };
     let sql = format!(
         "SELECT c.wa_id, c.user_id, c.profile_name, c.first_seen_at, c.last_inbound_at,
@@ -91,37 +149,35 @@ pub fn find_contacts(
                 (SELECT count(*) FROM messages u
                  WHERE u.contact_wa_id = c.wa_id AND u.direction = 'inbound'
                    AND u.created_at > coalesce(c.last_read_at, '')),
-                {BLOCKED}
-         FROM (SELECT k.wa_id FROM contacts k WHERE {matching}
-               ORDER BY k.last_message_at IS NULL, k.last_message_at DESC, k.wa_id DESC
-               LIMIT ?4) page
+                c.blocked
+         FROM ({page}) page
          JOIN contacts c ON c.wa_id = page.wa_id
          ORDER BY c.last_message_at IS NULL, c.last_message_at DESC, c.wa_id DESC"
     );
-    let like = |s: &Option<String>, contains: bool| {
-        s.as_ref().map(|s| {
-            let escaped = s
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            if contains {
-                format!("%{escaped}%")
-            } else {
-                format!("{escaped}%")
-            }
-        })
-    };
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        rusqlite::params![
-            like(&m.name, true),
-            like(&m.digits, true),
-            like(&m.bsuid, false),
-            limit as i64
-        ],
-        directory_entry,
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut args: Vec<Value> = vec![
+        like(&m.name, true).into(),
+        like(&m.digits, true).into(),
+        like(&m.bsuid, false).into(),
+        Value::Integer(limit as i64),
+    ];
+    args.extend(trigrams.map(Value::Text));
+    (sql, args)
+}
+
+/// `text` as a LIKE pattern: found anywhere (`contains`) or at the start, with `%`, `_`
+/// and the escape character itself taken literally.
+fn like(text: &Option<String>, contains: bool) -> Option<String> {
+    text.as_ref().map(|s| {
+        let escaped = s
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        if contains {
+            format!("%{escaped}%")
+        } else {
+            format!("{escaped}%")
+        }
+    })
 }
 
 fn directory_entry(r: &Row<'_>) -> rusqlite::Result<DirectoryEntry> {
@@ -140,4 +196,149 @@ fn directory_entry(r: &Row<'_>) -> rusqlite::Result<DirectoryEntry> {
         unread: r.get(7)?,
         blocked: r.get::<_, i64>(8)? != 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::params;
+
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn contacts_without_a_message_come_after_everyone_with_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(&dir.path().join("wa.db")).expect("open");
+        store
+            .write_blocking(|ctx| {
+                for (wa_id, last) in [
+                    ("447700900111", None),
+                    ("447700900222", Some("2026-11-01T10:00:00.000000Z")),
+                    ("447700900333", Some("2026-11-02T10:00:00.000000Z")),
+                    ("447700900444", None),
+                ] {
+                    ctx.exec(
+                        "INSERT INTO contacts (wa_id, first_seen_at, updated_at, last_message_at)
+                         VALUES (?1, '2026-01-01T00:00:00.000000Z',
+                                 '2026-01-01T00:00:00.000000Z', ?2)",
+                        params![wa_id, last],
+                    )?;
+                }
+                Ok(())
+            })
+            .expect("contacts");
+        let keys = |m: ContactMatch, limit: usize| -> Vec<String> {
+            store
+                .read_blocking(move |c| find_contacts(c, &m, limit))
+                .expect("found")
+                .into_iter()
+                .map(|e| e.contact)
+                .collect()
+        };
+        let everyone = [
+            "447700900333",
+            "447700900222",
+            "447700900444",
+            "447700900111",
+        ];
+        assert_eq!(keys(ContactMatch::default(), 10), everyone);
+        assert_eq!(keys(ContactMatch::default(), 3), everyone[..3]);
+        assert_eq!(keys(ContactMatch::default(), 1), everyone[..1]);
+        assert_eq!(keys(ContactMatch::from_query("+44 7700"), 10), everyone);
+    }
+
+    fn names(store: &Store, query: &str) -> Vec<String> {
+        let m = ContactMatch::from_query(query);
+        store
+            .read_blocking(move |c| find_contacts(c, &m, 10))
+            .expect("found")
+            .into_iter()
+            .map(|e| e.contact)
+            .collect()
+    }
+
+    #[test]
+    fn the_trigram_index_follows_every_change_to_a_contact() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(&dir.path().join("wa.db")).expect("open");
+        let write = |sql: &'static str| {
+            store
+                .write_blocking(move |ctx| Ok(ctx.exec(sql, []).map(drop)?))
+                .expect("written");
+        };
+        write(
+            "INSERT INTO contacts (wa_id, user_id, profile_name, first_seen_at, updated_at)
+             VALUES ('US.20581937466401827395', 'US.20581937466401827395', 'Grace Brewster',
+                     '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
+        );
+        assert_eq!(names(&store, "brewster"), ["US.20581937466401827395"]);
+        // A new name, then a number that becomes the key: each is found, the old name not.
+        write("UPDATE contacts SET profile_name = 'Grace Hopper' WHERE user_id LIKE 'US.2058%'");
+        write("UPDATE contacts SET wa_id = '447700900999' WHERE user_id LIKE 'US.2058%'");
+        assert!(names(&store, "brewster").is_empty());
+        for query in ["hopper", "+44 7700 900999", "US.2058"] {
+            assert_eq!(names(&store, query), ["447700900999"], "{query}");
+        }
+        // Under three characters the index cannot look up: every contact is read instead.
+        assert_eq!(names(&store, "Gr"), ["447700900999"]);
+        // Added, renamed and removed within one transaction, before the index saw them.
+        store
+            .write_blocking(|ctx| {
+                for (wa_id, name) in [("16505550001", "Ada Byron"), ("16505550002", "Temp")] {
+                    ctx.exec(
+                        "INSERT INTO contacts (wa_id, profile_name, first_seen_at, updated_at)
+                         VALUES (?1, ?2, '2026-01-01T00:00:00.000000Z',
+                                 '2026-01-01T00:00:00.000000Z')",
+                        params![wa_id, name],
+                    )?;
+                }
+                ctx.exec(
+                    "UPDATE contacts SET profile_name = 'Ada Lovelace' WHERE wa_id = '16505550001'",
+                    [],
+                )?;
+                ctx.exec("DELETE FROM contacts WHERE wa_id = '16505550002'", [])?;
+                Ok(())
+            })
+            .expect("one transaction");
+        assert_eq!(names(&store, "lovelace"), ["16505550001"]);
+        assert!(names(&store, "byron").is_empty() && names(&store, "temp").is_empty());
+        store
+            .write_blocking(|ctx| {
+                ctx.exec(
+                    "INSERT INTO contact_search (contact_search, rank) VALUES ('integrity-check', 1)",
+                    [],
+                )?;
+                ctx.exec("DELETE FROM contacts", [])?;
+                ctx.exec(
+                    "INSERT INTO contact_search (contact_search, rank) VALUES ('integrity-check', 1)",
+                    [],
+                )?;
+                Ok(())
+            })
+            .expect("the index matches the rows");
+        assert!(names(&store, "hopper").is_empty());
+    }
+
+    #[test]
+    fn a_query_of_three_characters_or_more_reads_the_trigram_index_not_every_contact() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(&dir.path().join("wa.db")).expect("open");
+        let plan = |query: &str| {
+            let (sql, args) = directory_sql(&ContactMatch::from_query(query), 20);
+            store
+                .read_blocking(move |c| {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let steps = stmt
+                        .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))?;
+                    Ok(steps.collect::<Result<Vec<_>, _>>()?.join("\n"))
+                })
+                .expect("plan")
+        };
+        for query in ["Jam", "+44 7700 900123", "US.2058"] {
+            let steps = plan(query);
+            assert!(steps.contains("contact_search"), "{query}: {steps}");
+            assert!(!steps.contains("SCAN k\n"), "{query}: {steps}");
+        }
+        assert!(!plan("Ja").contains("contact_search"));
+    }
 }

@@ -198,12 +198,9 @@ impl Drop for Inner {
 /// writer indexes its own before each commit): a store that opens finds every row
 /// searchable. Takes the write lock only when there is something to index.
 fn index_leftover_rows(conn: &mut rusqlite::Connection) -> Result<(), StoreError> {
-    let noted: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM message_search_pending)",
-        [],
-        |r| r.get(0),
-    )?;
-    if noted {
+    if search::noted(conn, "message_search_pending")?
+        || search::noted(conn, "contact_search_pending")?
+    {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         search::index_pending(&tx)?;
         tx.commit()?;

@@ -6,7 +6,7 @@
 //! FTS5 index `message_search` keeps it in step through triggers in the same transaction
 //! as the row, so every writer (ingest, any kind of send, an edit, a prune) keeps the
 //! index right without calling anything here. A new row is added to the index at the end
-//! of the transaction that inserts it ([`index_pending`], which the writer runs before
+//! of the transaction that inserts it (`index_pending`, which the writer runs before
 //! every commit).
 
 mod backfill;
@@ -21,7 +21,7 @@ use crate::model::MessageRow;
 pub use crate::model::search_query::{QueryError, SearchQuery, compile_query};
 pub(crate) use backfill::spawn_backfill;
 pub use backfill::{BACKFILL_BATCH, backfill_batch};
-pub(crate) use pending::index_pending;
+pub(crate) use pending::{index_pending, noted};
 
 /// Which messages a search considers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,8 +91,17 @@ pub fn index_progress(conn: &Connection) -> Result<IndexProgress, StoreError> {
     )?)
 }
 
-/// Up to `limit` messages matching `query` and `filter`, best match first (FTS5's bm25),
-/// then newest first.
+/// How many matches a search ranks at most: the newest this many that pass the filters.
+///
+/// Ranking every match of a very common word (a third of a million rows) costs hundreds
+/// of milliseconds, because bm25 reads each row's size and word positions. FTS5 walks its
+/// matches newest first (by rowid) at almost no cost, so a search ranks only the newest
+/// `RANKED_CANDIDATES` matches: a query with fewer matches is ranked in full, one with
+/// more finds the best of its recent matches rather than of all time.
+pub const RANKED_CANDIDATES: usize = 2_000;
+
+/// Up to `limit` messages matching `query` and `filter`, best match first (FTS5's bm25
+/// among the newest [`RANKED_CANDIDATES`] matches that pass `filter`), then newest first.
 pub fn search_messages(
     conn: &Connection,
     query: &SearchQuery,
@@ -128,6 +137,12 @@ fn search_hit(r: &Row<'_>) -> rusqlite::Result<SearchHit> {
     })
 }
 
+/// The search as one statement in three steps, each reading the index once: the newest
+/// [`RANKED_CANDIDATES`] matches that pass the filters with their bm25 score; the best
+/// `limit` of them; then their rows and snippets, read in one pass over the rowid range
+/// they span. (FTS5 starts over for every cursor it opens, and bm25 recounts every match
+/// of every word for each: so the index is always the outer loop here, never probed
+/// once per row.)
 fn search_sql(query: &SearchQuery, filter: &SearchFilter, limit: usize) -> (String, Vec<String>) {
     let mut args = vec![query.expression().to_owned()];
     let mut clauses = String::new();
@@ -136,8 +151,16 @@ fn search_sql(query: &SearchQuery, filter: &SearchFilter, limit: usize) -> (Stri
         clauses.push_str(&clause.replace('?', &format!("?{}", args.len())));
     };
     if let Some(contact) = &filter.contact {
-        bind(" AND m.contact_wa_id = ?", contact.clone());
+        // The thread's rows as a set (one range of its index), and the rowids they span
+        // so the index is read only where that person wrote.
+        bind(
+            " AND +s.rowid IN (SELECT rowid FROM messages WHERE contact_wa_id = ?)
+              AND s.rowid BETWEEN (SELECT min(rowid) FROM messages WHERE contact_wa_id = ?)
+                              AND (SELECT max(rowid) FROM messages WHERE contact_wa_id = ?)",
+            contact.clone(),
+        );
     }
+    let needs_rows = filter.direction.is_some() || filter.since.is_some() || filter.until.is_some();
     if let Some(direction) = filter.direction {
         bind(" AND m.direction = ?", direction.to_owned());
     }
@@ -147,14 +170,28 @@ fn search_sql(query: &SearchQuery, filter: &SearchFilter, limit: usize) -> (Stri
     if let Some(until) = &filter.until {
         bind(" AND m.created_at < ?", until.clone());
     }
+    let join = if needs_rows {
+        " CROSS JOIN messages m ON m.rowid = s.rowid"
+    } else {
+        ""
+    };
     let columns = super::read::MESSAGE_COLUMNS;
     let sql = format!(
-        "SELECT {columns},
+        "WITH candidates AS MATERIALIZED (
+             SELECT s.rowid AS rowid, bm25(message_search) AS score
+             FROM message_search s{join}
+             WHERE message_search MATCH ?1{clauses}
+             ORDER BY s.rowid DESC
+             LIMIT {RANKED_CANDIDATES}),
+         best AS MATERIALIZED (
+             SELECT rowid, score FROM candidates ORDER BY score, rowid DESC LIMIT {limit})
+         SELECT {columns},
                 snippet(message_search, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '{ELLIPSIS}', {SNIPPET_WORDS})
-         FROM message_search s JOIN messages m ON m.rowid = s.rowid
-         WHERE message_search MATCH ?1{clauses}
-         ORDER BY bm25(message_search), m.created_at DESC, m.id DESC
-         LIMIT {limit}"
+         FROM message_search s CROSS JOIN best b ON b.rowid = s.rowid
+              CROSS JOIN messages m ON m.rowid = s.rowid
+         WHERE message_search MATCH ?1
+           AND s.rowid BETWEEN (SELECT min(rowid) FROM best) AND (SELECT max(rowid) FROM best)
+         ORDER BY b.score, b.rowid DESC"
     );
     (sql, args)
 }

@@ -541,3 +541,128 @@ fn a_vacuum_into_copy_keeps_rowids_so_its_index_still_matches_its_rows() {
     assert_eq!(found(&copy, "shared").len(), 26);
     integrity_ok(&copy);
 }
+
+/// `n` inbound rows from `contact`, stored one second apart from `start` (seconds after
+/// 2026-11-01T00:00:00Z), each saying `body`.
+fn insert_many(store: &Store, contact: &str, start: usize, n: usize, body: &str) {
+    let (contact, body) = (contact.to_owned(), body.to_owned());
+    store
+        .write_blocking(move |ctx| {
+            for i in start..start + n {
+                let at = format!(
+                    "2026-11-{:02}T{:02}:{:02}:{:02}.000000Z",
+                    1 + i / 86_400,
+                    i / 3600 % 24,
+                    i / 60 % 60,
+                    i % 60
+                );
+                insert_text(ctx.conn(), &format!("m{i:06}"), &contact, &body, &at);
+            }
+            Ok(())
+        })
+        .expect("rows");
+}
+
+fn search(store: &Store, q: &str, filter: SearchFilter) -> Vec<String> {
+    let query = compile_query(q).expect("query compiles");
+    store
+        .read_blocking(move |c| search_messages(c, &query, &filter, 20))
+        .expect("search runs")
+        .into_iter()
+        .map(|h| h.message.id)
+        .collect()
+}
+
+#[test]
+fn a_word_with_more_matches_than_the_bound_is_ranked_among_its_newest() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    // The oldest rows match best (the word is all they say); the newest
+    // RANKED_CANDIDATES rows match worse, but are newer.
+    insert_many(&store, "447700900001", 0, 30, "apple apple apple");
+    insert_many(
+        &store,
+        "447700900001",
+        30,
+        RANKED_CANDIDATES,
+        "an apple among many other words of a longer message",
+    );
+    let hits = search(&store, "apple", SearchFilter::default());
+    assert_eq!(hits.len(), 20);
+    assert!(
+        hits.iter().all(|id| id.as_str() >= "m000030"),
+        "only the newest {RANKED_CANDIDATES} matches are ranked: {hits:?}"
+    );
+    assert_eq!(
+        hits[0],
+        format!("m{:06}", 30 + RANKED_CANDIDATES - 1),
+        "ties: newest first"
+    );
+    // With fewer matches than the bound, every match is ranked: the best come first.
+    insert_many(&store, "447700900001", 5_000, 3, "pear pear");
+    insert_many(
+        &store,
+        "447700900001",
+        5_003,
+        5,
+        "a pear in a longer message",
+    );
+    let hits = search(&store, "pear", SearchFilter::default());
+    assert_eq!(&hits[..3], ["m005002", "m005001", "m005000"]);
+}
+
+#[test]
+fn filters_apply_before_the_bound_so_an_old_match_in_range_is_found() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    insert_many(&store, "447700900002", 0, 1, "the apple from Ben");
+    store
+        .write_blocking(|ctx| {
+            ctx.exec(
+                "INSERT INTO contacts (wa_id, first_seen_at, updated_at)
+                 VALUES ('447700900001', '2026-11-01T00:00:00.000000Z',
+                     '2026-11-01T00:00:00.000000Z')",
+                [],
+            )?;
+            ctx.exec(
+                "INSERT INTO messages (id, direction, contact_wa_id, type, body, status,
+                     created_at, updated_at, raw)
+                 VALUES ('sent-1', 'outbound', '447700900001', 'text', 'our apple', 'sent',
+                     '2026-11-01T00:00:01.500000Z', '2026-11-01T00:00:01.500000Z', '{}')",
+                [],
+            )?;
+            Ok(())
+        })
+        .expect("outbound row");
+    insert_many(&store, "447700900001", 10, RANKED_CANDIDATES + 5, "apple");
+    let by = |filter: SearchFilter| search(&store, "apple", filter);
+    assert_eq!(
+        by(SearchFilter {
+            contact: Some("447700900002".into()),
+            ..SearchFilter::default()
+        }),
+        ["m000000"]
+    );
+    assert_eq!(
+        by(SearchFilter {
+            direction: Some("outbound"),
+            ..SearchFilter::default()
+        }),
+        ["sent-1"]
+    );
+    assert_eq!(
+        by(SearchFilter {
+            until: Some("2026-11-01T00:00:02.000000Z".into()),
+            ..SearchFilter::default()
+        }),
+        ["sent-1", "m000000"]
+    );
+    let newest = by(SearchFilter {
+        since: Some("2026-11-01T00:00:10.000000Z".into()),
+        contact: Some("447700900001".into()),
+        direction: Some("inbound"),
+        ..SearchFilter::default()
+    });
+    assert_eq!(newest.len(), 20);
+    assert!(!newest.contains(&"m000000".to_owned()));
+}
