@@ -361,6 +361,37 @@ fn origin_and_every_unauthenticated_method_are_refused() {
             );
         }
     }
+    // Every JSON-RPC method, the 2026-07-28 ones included, meets the same 401 without a
+    // token: nothing is parsed, dispatched or answered before the bearer is checked.
+    let rpc = |method: &str, params: serde_json::Value| {
+        json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}).to_string()
+    };
+    let bodies = [
+        rpc("server/discover", json!({})),
+        rpc("tools/list", json!({})),
+        rpc(
+            "tools/call",
+            json!({"name": "send_message", "arguments": {"to": "15551234567", "text": "hi"}}),
+        ),
+        rpc("resources/list", json!({})),
+        rpc(
+            "resources/read",
+            json!({"uri": "whatsapp://conversations/15551234567"}),
+        ),
+        rpc("subscriptions/listen", json!({})),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+        "not json at all".to_owned(),
+    ];
+    for body in bodies {
+        let headers = [
+            ("accept", "application/json, text/event-stream"),
+            ("content-type", "application/json"),
+            ("mcp-session-id", "any-session"),
+        ];
+        let answer = server.call("POST", "/mcp", &headers, Some(&body));
+        assert_eq!(answer.status, 401, "{body}");
+        assert!(!answer.body.contains("jsonrpc"), "{body}: {}", answer.body);
+    }
 }
 
 #[test]
