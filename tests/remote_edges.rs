@@ -81,18 +81,7 @@ fn a_code_exchanged_for_another_redirect_uri_issues_nothing() {
     let page = server.consent_page(&client, REDIRECT, &verifier);
     let approved = server.approve(&page, PASSPHRASE);
     let code = query_value(approved.header("location").expect("location"), "code");
-    let exchange = |redirect: &str| {
-        server.post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", &client),
-                ("redirect_uri", redirect),
-                ("code_verifier", &verifier),
-            ],
-        )
-    };
+    let exchange = |redirect: &str| server.exchange_code(&code, &client, redirect, &verifier);
     let off = exchange("https://claude.ai/api/mcp/auth_callbacK");
     assert_eq!(off.status, 400, "{}", off.body);
     assert_eq!(off.json()["error"], "invalid_grant");
@@ -128,16 +117,7 @@ fn no_token_code_or_passphrase_reaches_the_log_over_a_whole_flow() {
     let approved = server.approve(&page, PASSPHRASE);
     let code = query_value(approved.header("location").expect("location"), "code");
     let tokens = server
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", &client),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
+        .exchange_code(&code, &client, REDIRECT, &verifier)
         .json();
     let access = tokens["access_token"].as_str().expect("access");
     let refresh = tokens["refresh_token"].as_str().expect("refresh");
@@ -157,15 +137,11 @@ fn no_token_code_or_passphrase_reaches_the_log_over_a_whole_flow() {
     server.post_form("/oauth/revoke", &[("token", new_refresh)]);
     assert_eq!(server.mcp(new_access, &[], &initialize()).status, 401);
     // A client id made up to forge a log line.
-    let forged = server.post_form(
-        "/oauth/token",
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", "x"),
-            ("client_id", "evil\nINJECTED_LOG_LINE level=error"),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &verifier),
-        ],
+    let forged = server.exchange_code(
+        "x",
+        "evil\nINJECTED_LOG_LINE level=error",
+        REDIRECT,
+        &verifier,
     );
     assert_eq!(forged.status, 400);
 

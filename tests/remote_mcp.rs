@@ -253,18 +253,7 @@ fn pkce_codes_and_redirects_are_refused_exactly_and_issue_nothing() {
     let page = server.consent_page(&client, REDIRECT, &verifier);
     let approved = server.approve(&page, PASSPHRASE);
     let code = query_value(approved.header("location").expect("location"), "code");
-    let exchange = |v: &str| {
-        server.post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", &client),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", v),
-            ],
-        )
-    };
+    let exchange = |v: &str| server.exchange_code(&code, &client, REDIRECT, v);
     let wrong = exchange(&wrong_verifier(&verifier));
     assert_eq!(
         (wrong.status, wrong.json()["error"].clone()),
@@ -281,18 +270,7 @@ fn pkce_codes_and_redirects_are_refused_exactly_and_issue_nothing() {
             .expect("location"),
         "code",
     );
-    let exchange = || {
-        server.post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", &client),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-    };
+    let exchange = || server.exchange_code(&code, &client, REDIRECT, &verifier);
     assert_eq!(exchange().status, 200);
     assert_eq!(issued_tokens(&server), 2);
     assert_eq!(exchange().json()["error"], "invalid_grant");

@@ -197,6 +197,26 @@ impl RemoteServer {
         )
     }
 
+    /// `POST /oauth/token` exchanging an authorization `code`, as a client does.
+    pub fn exchange_code(
+        &self,
+        code: &str,
+        client: &str,
+        redirect: &str,
+        verifier: &str,
+    ) -> Answer {
+        self.post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("client_id", client),
+                ("redirect_uri", redirect),
+                ("code_verifier", verifier),
+            ],
+        )
+    }
+
     /// Registration, consent and code exchange: the token answer.
     pub fn authorize(&self) -> (String, Value) {
         let client = self.register("Claude", REDIRECT);
@@ -206,16 +226,7 @@ impl RemoteServer {
         let approved = self.approve(&page, PASSPHRASE);
         assert_eq!(approved.status, 303, "{}", approved.body);
         let code = query_value(approved.header("location").expect("location"), "code");
-        let tokens = self.post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", &client),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        );
+        let tokens = self.exchange_code(&code, &client, REDIRECT, &verifier);
         assert_eq!(tokens.status, 200, "{}", tokens.body);
         (client, tokens.json())
     }
