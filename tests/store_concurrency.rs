@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use wa_mcp::cli::simulated_text_delivery;
-use wa_mcp::model::PageCursor;
+use wa_mcp::model::{Outcome, PageCursor};
 use wa_mcp::store::{Store, StoreOptions, read};
 use wa_mcp::webhook::prepare_delivery;
 
@@ -175,6 +175,86 @@ fn a_failing_job_does_not_roll_back_its_batch_neighbours() {
         ["c1", "c2"],
         "the failed job's partial write is rolled back alone"
     );
+}
+
+#[test]
+fn a_delivery_whose_rows_fail_in_a_batch_is_logged_failed_and_its_neighbours_are_stored() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("w.db");
+    let store = Store::open(&path).expect("store");
+    // Rows that cannot be written: SQLite refuses this one message, as it would a row
+    // breaking a constraint, halfway through its delivery (its contact is already in).
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute_batch(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON messages WHEN NEW.body = 'refused'
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .expect("trigger");
+    let delivery = |from: &str, text: &str| {
+        let body = simulated_text_delivery(from, "A", text, "1", "2", 1_749_416_383);
+        prepare_delivery(body.to_string().as_bytes(), format!("r-{text}"), 0)
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let reports = rt.block_on(async {
+        let hold = {
+            let store = store.clone();
+            async move {
+                store
+                    .write(|_| {
+                        // Holds the writer so the three deliveries queue up and are
+                        // committed in one batch.
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        Ok(())
+                    })
+                    .await
+            }
+        };
+        let commit = |from: &'static str, text: &'static str| {
+            let store = store.clone();
+            let d = delivery(from, text);
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                store.commit_delivery(d).await
+            }
+        };
+        let (held, first, refused, last) = tokio::join!(
+            hold,
+            commit("447700900001", "first"),
+            commit("447700900002", "refused"),
+            commit("447700900003", "last")
+        );
+        held.expect("held");
+        [first, refused, last].map(|r| r.expect("every delivery is answered as kept"))
+    });
+    assert_eq!(
+        reports.iter().map(|r| r.outcome).collect::<Vec<_>>(),
+        [Outcome::Processed, Outcome::Failed, Outcome::Processed]
+    );
+    let (bodies, contacts, failed): (Vec<String>, i64, String) = store
+        .read_blocking(|c| {
+            let bodies = c
+                .prepare("SELECT body FROM messages ORDER BY created_at")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let contacts = c.query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))?;
+            let failed = c.query_row(
+                "SELECT payload FROM webhook_events WHERE outcome = 'failed'",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok((bodies, contacts, failed))
+        })
+        .expect("read");
+    assert_eq!(bodies, ["first", "last"]);
+    assert_eq!(
+        contacts, 2,
+        "the refused delivery's contact was rolled back with it"
+    );
+    assert!(failed.contains("refused"), "its payload is kept: {failed}");
 }
 
 #[test]

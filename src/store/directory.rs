@@ -2,7 +2,8 @@
 //! number is written, or their BSUID, each with what the owner wants to know at a glance.
 //!
 //! The trigram index `contact_search` (migration V12) narrows a query to the contacts that
-//! hold its characters in order, and the exact rule is checked on those alone; a query
+//! hold its characters in order, and the exact rule is checked on those alone, and on the
+//! new contacts not indexed yet (`store::search`'s pending note); a query
 //! part under three characters, which trigrams cannot look up, reads every contact (about
 //! 10 ms for 50,000). Only the page of matches gets its message and unread counts, one
 //! index range each. Without a query, the page is read newest activity first through
@@ -24,9 +25,11 @@ const MATCHING_PAGE: &str = "
     ORDER BY k.last_message_at IS NULL, k.last_message_at DESC, k.wa_id DESC
     LIMIT ?4";
 
-/// What narrows [`MATCHING_PAGE`] to the contacts the trigram index finds for `?5`.
-const NARROWED: &str =
-    "k.rowid IN (SELECT rowid FROM contact_search WHERE contact_search MATCH ?5) AND";
+/// What narrows [`MATCHING_PAGE`] to the contacts the trigram index finds for `?5`, and
+/// the new contacts still waiting to join it (at most
+/// [`super::search::CONTACT_INDEX_BATCH`]), which the rule then checks one by one.
+const NARROWED: &str = "k.rowid IN (SELECT rowid FROM contact_search WHERE contact_search MATCH ?5
+                    UNION ALL SELECT contact_rowid FROM contact_search_pending) AND";
 
 /// The keys of the `?4` most recently active contacts, read from the end of
 /// `contacts_by_last_message` (which holds only those with a message), then any without
@@ -204,6 +207,7 @@ mod tests {
 
     use super::*;
     use crate::store::Store;
+    use crate::store::search::{CONTACT_INDEX_BATCH, Contacts, index_pending};
 
     #[test]
     fn contacts_without_a_message_come_after_everyone_with_one() {
@@ -257,6 +261,25 @@ mod tests {
             .collect()
     }
 
+    /// Indexes every contact still waiting in the note, as a full batch would.
+    fn index_noted_contacts(store: &Store) {
+        store
+            .write_blocking(|ctx| Ok(index_pending(ctx.conn(), Contacts::All)?))
+            .expect("indexed");
+    }
+
+    fn noted_contacts(store: &Store) -> i64 {
+        store
+            .read_blocking(|c| {
+                Ok(
+                    c.query_row("SELECT count(*) FROM contact_search_pending", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .expect("counted")
+    }
+
     #[test]
     fn the_trigram_index_follows_every_change_to_a_contact() {
         let dir = tempfile::tempdir().expect("dir");
@@ -271,6 +294,8 @@ mod tests {
              VALUES ('US.20581937466401827395', 'US.20581937466401827395', 'Grace Brewster',
                      '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
         );
+        index_noted_contacts(&store);
+        assert_eq!(noted_contacts(&store), 0);
         assert_eq!(names(&store, "brewster"), ["US.20581937466401827395"]);
         // A new name, then a number that becomes the key: each is found, the old name not.
         write("UPDATE contacts SET profile_name = 'Grace Hopper' WHERE user_id LIKE 'US.2058%'");
@@ -300,6 +325,7 @@ mod tests {
                 Ok(())
             })
             .expect("one transaction");
+        index_noted_contacts(&store);
         assert_eq!(names(&store, "lovelace"), ["16505550001"]);
         assert!(names(&store, "byron").is_empty() && names(&store, "temp").is_empty());
         store
@@ -317,6 +343,86 @@ mod tests {
             })
             .expect("the index matches the rows");
         assert!(names(&store, "hopper").is_empty());
+    }
+
+    #[test]
+    fn a_new_contact_is_found_before_it_joins_the_index_and_after() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(&dir.path().join("wa.db")).expect("open");
+        let add = |from: i64, count: i64| {
+            store
+                .write_blocking(move |ctx| {
+                    for n in from..from + count {
+                        ctx.exec(
+                            "INSERT INTO contacts (wa_id, user_id, profile_name, first_seen_at,
+                                                   updated_at)
+                             VALUES (?1, ?2, ?3, '2026-01-01T00:00:00.000000Z',
+                                     '2026-01-01T00:00:00.000000Z')",
+                            params![
+                                format!("4477009{n:05}"),
+                                format!("GB.{n:05}1937466401827395"),
+                                format!("Person {n} Quimby")
+                            ],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .expect("added");
+        };
+        let indexed = |store: &Store| -> i64 {
+            store
+                .read_blocking(|c| {
+                    Ok(c.query_row(
+                        "SELECT count(*) FROM contact_search WHERE contact_search MATCH 'quimby'",
+                        [],
+                        |r| r.get(0),
+                    )?)
+                })
+                .expect("counted")
+        };
+        add(1, 1);
+        // Waiting in the note, not in the index: found by name, number and BSUID all the same.
+        assert_eq!((noted_contacts(&store), indexed(&store)), (1, 0));
+        for query in [
+            "son 1 Quim",
+            "07700 900001",
+            "+44 7700 900001",
+            "GB.000011937",
+        ] {
+            assert_eq!(names(&store, query), ["447700900001"], "{query}");
+        }
+        assert!(names(&store, "Zelda").is_empty());
+        // A contact waiting in the note is not damage: the check backups run says so.
+        let pragma = store
+            .read_blocking(|c| {
+                Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))?)
+            })
+            .expect("checked");
+        assert_eq!(pragma, "ok");
+        // The commit that brings the note to a full batch indexes the whole batch.
+        add(2, CONTACT_INDEX_BATCH - 2);
+        assert_eq!(noted_contacts(&store), CONTACT_INDEX_BATCH - 1);
+        add(CONTACT_INDEX_BATCH, 1);
+        assert_eq!(
+            (noted_contacts(&store), indexed(&store)),
+            (0, CONTACT_INDEX_BATCH)
+        );
+        assert_eq!(names(&store, "quimby").len(), 10);
+        assert_eq!(names(&store, "+44 7700 900001"), ["447700900001"]);
+        store
+            .write_blocking(|ctx| {
+                Ok(ctx
+                    .exec(
+                        "INSERT INTO contact_search (contact_search, rank)
+                         VALUES ('integrity-check', 1)",
+                        [],
+                    )
+                    .map(drop)?)
+            })
+            .expect("the index matches the rows");
+        add(CONTACT_INDEX_BATCH + 1, 1);
+        let newest = format!("4477009{:05}", CONTACT_INDEX_BATCH + 1);
+        assert_eq!(names(&store, &newest), [newest]);
     }
 
     #[test]

@@ -19,6 +19,10 @@ use crate::timefmt::{format_micros, format_unix_secs};
 /// recovered from. When the cause is transient (see [`StoreError::is_transient`]: a
 /// full disk, an I/O error, no memory, a lock held too long) nothing is kept and the
 /// error is returned, so the caller answers 503 and Meta delivers it again.
+///
+/// Run without a savepoint of its own ([`WriteCtx::isolated`] false), any error is
+/// returned as it is: the writer rolls the batch back and runs this again, isolated,
+/// where the rules above apply.
 pub fn write_delivery(
     ctx: &mut WriteCtx<'_>,
     d: &PreparedDelivery,
@@ -27,6 +31,9 @@ pub fn write_delivery(
         Ok(delivery) => delivery,
         Err(e) => return log_failed(ctx, d, &e.to_string()),
     };
+    if !ctx.isolated() {
+        return write_rows(ctx, d, delivery);
+    }
     ctx.exec("SAVEPOINT delivery", [])?;
     match write_rows(ctx, d, delivery) {
         Ok(report) => {

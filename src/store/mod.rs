@@ -194,15 +194,14 @@ impl Drop for Inner {
     }
 }
 
-/// Indexes rows that a tool other than the writer inserted without indexing them (the
-/// writer indexes its own before each commit): a store that opens finds every row
-/// searchable. Takes the write lock only when there is something to index.
+/// Indexes messages that a tool other than the writer inserted without indexing them
+/// (the writer indexes its own before each commit): a store that opens finds every
+/// message searchable. (New contacts may wait for a batch: `find_contacts` reads them
+/// where they wait.) Takes the write lock only when there is something to index.
 fn index_leftover_rows(conn: &mut rusqlite::Connection) -> Result<(), StoreError> {
-    if search::noted(conn, "message_search_pending")?
-        || search::noted(conn, "contact_search_pending")?
-    {
+    if search::due(conn)? {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        search::index_pending(&tx)?;
+        search::index_pending(&tx, search::Contacts::Batched)?;
         tx.commit()?;
     }
     Ok(())
@@ -351,14 +350,14 @@ impl Store {
     }
 
     /// Durably stores one verified webhook delivery: its log row, idempotency claims,
-    /// contacts, messages and statuses in one savepoint of a group commit.
+    /// contacts, messages and statuses, together or not at all, in a group commit.
     /// When the writer's queue is full it refuses at once with [`StoreError::Saturated`]
     /// instead of queueing more: memory stays bounded and Meta retries later.
     pub async fn commit_delivery(
         &self,
         delivery: PreparedDelivery,
     ) -> Result<DeliveryReport, StoreError> {
-        let (job, rx) = writer::job(move |ctx| ingest::write_delivery(ctx, &delivery));
+        let (job, rx) = writer::replayable_job(move |ctx| ingest::write_delivery(ctx, &delivery));
         let jobs = self.inner.jobs.as_ref().ok_or(StoreError::WriterGone)?;
         jobs.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => StoreError::Saturated,
@@ -367,12 +366,17 @@ impl Store {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    /// [`Store::commit_delivery`] outside an async runtime.
+    /// [`Store::commit_delivery`] outside an async runtime (waiting for room in the
+    /// writer's queue instead of refusing).
     pub fn commit_delivery_blocking(
         &self,
         delivery: PreparedDelivery,
     ) -> Result<DeliveryReport, StoreError> {
-        self.write_blocking(move |ctx| ingest::write_delivery(ctx, &delivery))
+        let (job, rx) = writer::replayable_job(move |ctx| ingest::write_delivery(ctx, &delivery));
+        let jobs = self.inner.jobs.as_ref().ok_or(StoreError::WriterGone)?;
+        jobs.blocking_send(job)
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
     }
 
     /// True when the database answers a query.

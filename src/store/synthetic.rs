@@ -70,14 +70,14 @@ pub fn fill(
             c.execute(params![k.wa_id, k.user_id, k.profile_name, first_seen_at])?;
         }
     }
-    super::search::index_pending(&tx)?;
+    super::search::index_pending(&tx, super::search::Contacts::All)?;
     tx.commit()?;
     let mut messages = messages.into_iter().peekable();
     while messages.peek().is_some() {
         let tx = conn.transaction()?;
         insert_messages(&tx, messages.by_ref().take(FILL_BATCH))?;
         // As the writer does before each commit: the batch's rows join the search index.
-        super::search::index_pending(&tx)?;
+        super::search::index_pending(&tx, super::search::Contacts::All)?;
         tx.commit()?;
     }
     conn.execute(

@@ -21,7 +21,8 @@ use crate::model::MessageRow;
 pub use crate::model::search_query::{QueryError, SearchQuery, compile_query};
 pub(crate) use backfill::spawn_backfill;
 pub use backfill::{BACKFILL_BATCH, backfill_batch};
-pub(crate) use pending::{index_pending, noted};
+pub use pending::CONTACT_INDEX_BATCH;
+pub(crate) use pending::{Contacts, due, index_pending};
 
 /// Which messages a search considers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
