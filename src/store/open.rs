@@ -95,10 +95,12 @@ pub fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, St
     Ok(conn)
 }
 
-/// Settings for a pooled reader: it can never write, and waits out a checkpoint.
+/// Settings for a pooled reader: it can never write, waits out a checkpoint, and has the
+/// functions searches use.
 pub fn init_reader(conn: &mut Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy_timeout)?;
-    conn.execute_batch("PRAGMA query_only = ON; PRAGMA foreign_keys = ON;")
+    conn.execute_batch("PRAGMA query_only = ON; PRAGMA foreign_keys = ON;")?;
+    super::search::top::register(conn)
 }
 
 /// Applies every embedded migration not yet applied and returns the names applied.

@@ -11,8 +11,9 @@
 
 mod backfill;
 mod pending;
+pub(crate) mod top;
 
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::StoreError;
 use super::read::message_row;
@@ -110,9 +111,36 @@ pub fn search_messages(
     limit: usize,
 ) -> Result<Vec<SearchHit>, StoreError> {
     let (sql, args) = search_sql(query, filter, limit);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), search_hit)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut stmt = match conn.prepare_cached(&sql) {
+        Ok(stmt) => stmt,
+        // A connection the pool did not open has no `wa_top` yet.
+        Err(_) => {
+            top::register(conn)?;
+            conn.prepare_cached(&sql)?
+        }
+    };
+    let mut scored: Vec<(f64, i64, Option<String>)> = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            Ok((r.get(1)?, r.get(0)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+    scored.truncate(limit);
+    let mut row = conn.prepare_cached(&format!(
+        "SELECT {} FROM messages WHERE rowid = ?1",
+        super::read::MESSAGE_COLUMNS
+    ))?;
+    let mut hits = Vec::with_capacity(scored.len());
+    for (_, rowid, snippet) in scored {
+        // Gone only if pruned since the first statement; then it is not a hit.
+        if let Some(message) = row.query_row([rowid], message_row).optional()? {
+            hits.push(SearchHit {
+                message,
+                snippet: snippet.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(hits)
 }
 
 /// SQLite's plan for [`search_messages`], one step per line.
@@ -121,6 +149,7 @@ pub fn explain_search(
     query: &SearchQuery,
     filter: &SearchFilter,
 ) -> Result<String, StoreError> {
+    top::register(conn)?;
     let (sql, args) = search_sql(query, filter, 20);
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
     let steps = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
@@ -129,21 +158,12 @@ pub fn explain_search(
     Ok(steps.collect::<Result<Vec<_>, _>>()?.join("\n"))
 }
 
-fn search_hit(r: &Row<'_>) -> rusqlite::Result<SearchHit> {
-    Ok(SearchHit {
-        message: message_row(r)?,
-        snippet: r
-            .get::<_, Option<String>>(super::read::MESSAGE_COLUMN_COUNT)?
-            .unwrap_or_default(),
-    })
-}
-
-/// The search as one statement in three steps, each reading the index once: the newest
-/// [`RANKED_CANDIDATES`] matches that pass the filters with their bm25 score; the best
-/// `limit` of them; then their rows and snippets, read in one pass over the rowid range
-/// they span. (FTS5 starts over for every cursor it opens, and bm25 recounts every match
-/// of every word for each: so the index is always the outer loop here, never probed
-/// once per row.)
+/// The search as one statement, so the index is opened once (FTS5 merges the lists of
+/// every word a prefix begins each time it is): the newest [`RANKED_CANDIDATES`] matches
+/// that pass the filters, newest first, each with its bm25 score, and a snippet for
+/// those among the best `limit` so far (`wa_top`, see [`top`]), which include the best
+/// `limit` of all. (bm25 counts every match of every word once per statement to weigh
+/// it; called twice for one row, it reads that row's positions and size once.)
 fn search_sql(query: &SearchQuery, filter: &SearchFilter, limit: usize) -> (String, Vec<String>) {
     let mut args = vec![query.expression().to_owned()];
     let mut clauses = String::new();
@@ -176,23 +196,16 @@ fn search_sql(query: &SearchQuery, filter: &SearchFilter, limit: usize) -> (Stri
     } else {
         ""
     };
-    let columns = super::read::MESSAGE_COLUMNS;
+    let top = top::FUNCTION;
     let sql = format!(
-        "WITH candidates AS MATERIALIZED (
-             SELECT s.rowid AS rowid, bm25(message_search) AS score
-             FROM message_search s{join}
-             WHERE message_search MATCH ?1{clauses}
-             ORDER BY s.rowid DESC
-             LIMIT {RANKED_CANDIDATES}),
-         best AS MATERIALIZED (
-             SELECT rowid, score FROM candidates ORDER BY score, rowid DESC LIMIT {limit})
-         SELECT {columns},
-                snippet(message_search, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '{ELLIPSIS}', {SNIPPET_WORDS})
-         FROM message_search s CROSS JOIN best b ON b.rowid = s.rowid
-              CROSS JOIN messages m ON m.rowid = s.rowid
-         WHERE message_search MATCH ?1
-           AND s.rowid BETWEEN (SELECT min(rowid) FROM best) AND (SELECT max(rowid) FROM best)
-         ORDER BY b.score, b.rowid DESC"
+        "SELECT s.rowid, bm25(message_search),
+                CASE WHEN {top}(bm25(message_search), s.rowid, {limit}) THEN
+                    snippet(message_search, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '{ELLIPSIS}', {SNIPPET_WORDS})
+                END
+         FROM message_search s{join}
+         WHERE message_search MATCH ?1{clauses}
+         ORDER BY s.rowid DESC
+         LIMIT {RANKED_CANDIDATES}"
     );
     (sql, args)
 }

@@ -666,3 +666,51 @@ fn filters_apply_before_the_bound_so_an_old_match_in_range_is_found() {
     assert_eq!(newest.len(), 20);
     assert!(!newest.contains(&"m000000".to_owned()));
 }
+
+#[test]
+fn the_best_matches_come_in_bm25_order_each_with_its_snippet() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    // Scores that rise and fall with the rowid, so the best rows are met at every point
+    // of the newest-first pass, not only at its start.
+    for i in 0..300usize {
+        let kiwis = vec!["kiwi"; 1 + (i * 7) % 5].join(" ");
+        let filler = vec!["and"; (i * 13) % 11].join(" ");
+        insert_many(
+            &store,
+            "447700900001",
+            i,
+            1,
+            &format!("{kiwis} {filler} end"),
+        );
+    }
+    let query = compile_query("kiwi").expect("compiles");
+    let hits = store
+        .read_blocking(move |c| search_messages(c, &query, &SearchFilter::default(), 20))
+        .expect("search runs");
+    let expected: Vec<String> = store
+        .read_blocking(|c| {
+            Ok(c.prepare(
+                "SELECT m.id FROM message_search s JOIN messages m ON m.rowid = s.rowid
+                 WHERE message_search MATCH 'kiwi'
+                 ORDER BY bm25(message_search), s.rowid DESC LIMIT 20",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+        })
+        .expect("ranked by SQLite alone");
+    assert_eq!(
+        hits.iter()
+            .map(|h| h.message.id.clone())
+            .collect::<Vec<_>>(),
+        expected
+    );
+    for hit in &hits {
+        assert!(
+            hit.snippet.starts_with("**kiwi**") && hit.snippet.ends_with("end"),
+            "{}: {}",
+            hit.message.id,
+            hit.snippet
+        );
+    }
+}
