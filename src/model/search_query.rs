@@ -66,7 +66,13 @@ pub fn compile_query(input: &str) -> Result<SearchQuery, QueryError> {
                     text.replace('"', "\"\""),
                     if prefix { " *" } else { "" }
                 );
-                if let Some(group) = groups.last_mut() {
+                // A word or phrase twice in one group asks nothing more (each must match
+                // anyway), but would make bm25 count its matches twice.
+                if let Some(group) = groups.last_mut()
+                    && !group
+                        .iter()
+                        .any(|q| q.to_lowercase() == quoted.to_lowercase())
+                {
                     group.push(quoted);
                 }
             }
@@ -184,6 +190,14 @@ mod tests {
         assert_eq!(expr(r#""red ca"*"#), r#""red ca" *"#);
         assert_eq!(compile_query("*"), Err(QueryError::Empty));
         assert_eq!(compile_query(r#"  "" ** "#), Err(QueryError::Empty));
+    }
+
+    #[test]
+    fn a_word_repeated_in_one_group_is_asked_for_once() {
+        assert_eq!(expr("the The the"), r#""the""#);
+        assert_eq!(expr("the the*"), r#""the" "the" *"#);
+        assert_eq!(expr(r#""red car" red "Red Car""#), r#""red car" "red""#);
+        assert_eq!(expr("the OR the"), r#"("the") OR ("the")"#);
     }
 
     #[test]
