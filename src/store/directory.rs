@@ -158,14 +158,16 @@ pub fn find_contacts(
     limit: usize,
 ) -> Result<Vec<DirectoryEntry>, StoreError> {
     let trigrams = (!m.is_empty()).then(|| m.trigram_query()).flatten();
+    // A number is specific: its digits find a few contacts, and counting them would read
+    // the index twice. Part of a name may find thousands.
     let many = match &trigrams {
-        Some(query) => conn
+        Some(query) if m.digits.is_none() => conn
             .prepare_cached(
                 "SELECT count(*) >= ?2 FROM (
                      SELECT 1 FROM contact_search WHERE contact_search MATCH ?1 LIMIT ?2)",
             )?
             .query_row(rusqlite::params![query, MANY_MATCHES], |r| r.get(0))?,
-        None => false,
+        _ => false,
     };
     let (sql, args) = directory_sql(m, trigrams, many, limit);
     let mut stmt = conn.prepare_cached(&sql)?;
