@@ -110,6 +110,12 @@ pub fn search_messages(
     filter: &SearchFilter,
     limit: usize,
 ) -> Result<Vec<SearchHit>, StoreError> {
+    // The hits' rows are read in the snapshot their matches were found in (a reader from
+    // the pool is outside any transaction; one already inside one keeps it).
+    let snapshot = match conn.is_autocommit() {
+        true => Some(conn.unchecked_transaction()?),
+        false => None,
+    };
     let (sql, args) = search_sql(query, filter, limit);
     let mut stmt = match conn.prepare_cached(&sql) {
         Ok(stmt) => stmt,
@@ -132,13 +138,17 @@ pub fn search_messages(
     ))?;
     let mut hits = Vec::with_capacity(scored.len());
     for (_, rowid, snippet) in scored {
-        // Gone only if pruned since the first statement; then it is not a hit.
         if let Some(message) = row.query_row([rowid], message_row).optional()? {
             hits.push(SearchHit {
                 message,
                 snippet: snippet.unwrap_or_default(),
             });
         }
+    }
+    drop(row);
+    drop(stmt);
+    if let Some(snapshot) = snapshot {
+        snapshot.commit()?;
     }
     Ok(hits)
 }
@@ -149,9 +159,15 @@ pub fn explain_search(
     query: &SearchQuery,
     filter: &SearchFilter,
 ) -> Result<String, StoreError> {
-    top::register(conn)?;
     let (sql, args) = search_sql(query, filter, 20);
-    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let sql = format!("EXPLAIN QUERY PLAN {sql}");
+    let mut stmt = match conn.prepare(&sql) {
+        Ok(stmt) => stmt,
+        Err(_) => {
+            top::register(conn)?;
+            conn.prepare(&sql)?
+        }
+    };
     let steps = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
         r.get::<_, String>(3)
     })?;

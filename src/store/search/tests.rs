@@ -714,3 +714,45 @@ fn the_best_matches_come_in_bm25_order_each_with_its_snippet() {
         );
     }
 }
+
+#[test]
+fn the_search_reads_its_matches_newest_first_without_sorting_them() {
+    // wa_top builds a snippet for every row among the best so far in the order rows are
+    // read; only FTS5's own newest-first order, with no sort after it, bounds that read to
+    // the newest RANKED_CANDIDATES matches.
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open_with(&dir.path().join("wa.db"), options(false)).expect("open");
+    let filters = [
+        SearchFilter::default(),
+        SearchFilter {
+            direction: Some("inbound"),
+            since: Some("2026-01-01T00:00:00.000000Z".into()),
+            until: Some("2027-01-01T00:00:00.000000Z".into()),
+            ..SearchFilter::default()
+        },
+        SearchFilter {
+            contact: Some("447700900001".into()),
+            ..SearchFilter::default()
+        },
+        SearchFilter {
+            contact: Some("447700900001".into()),
+            direction: Some("outbound"),
+            ..SearchFilter::default()
+        },
+    ];
+    for (q, filter) in ["invoice", "invoi*", "\"red car\" march"]
+        .iter()
+        .flat_map(|q| filters.iter().map(move |f| (*q, f.clone())))
+    {
+        let query = compile_query(q).expect("compiles");
+        let f = filter.clone();
+        let plan = store
+            .read_blocking(move |c| explain_search(c, &query, &f))
+            .expect("plan");
+        assert!(
+            plan.contains("SCAN s VIRTUAL TABLE"),
+            "{q} {filter:?}: {plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{q} {filter:?}: {plan}");
+    }
+}
