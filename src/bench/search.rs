@@ -125,6 +125,13 @@ pub fn run(config: &Config, args: &SearchArgs) -> Result<ExitCode, BenchError> {
                 .map(|c| c.len())
         })?;
         timings.print(&format!("find_contacts {label}"));
+        if let Some((i, median)) = timings.slowest() {
+            println!(
+                "    slowest query: {:?}, median {:.3} ms",
+                queries[i].as_deref().unwrap_or("(none)"),
+                median.as_secs_f64() * 1000.0
+            );
+        }
     }
     drop(messaging);
     if let Some(dir) = temp {
