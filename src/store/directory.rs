@@ -46,9 +46,9 @@ const RULE: &str = "
        OR (?2 IS NOT NULL AND k.wa_id LIKE ?2 ESCAPE '\\')
        OR (?3 IS NOT NULL AND (k.user_id LIKE ?3 ESCAPE '\\' OR k.parent_user_id LIKE ?3 ESCAPE '\\')))";
 
-/// From how many trigram matches on [`MATCHING_NEWEST_PAGE`] is the faster plan: with
-/// fewer, reading contacts newest first meets a match too rarely (with none, it reads
-/// all 50,000 of a large inbox: about 10 ms).
+/// How many trigram matches make [`MATCHING_NEWEST_PAGE`] the faster plan: with fewer,
+/// reading contacts newest first meets a match too rarely (with none, it reads all 50,000
+/// of a large inbox: about 10 ms).
 const MANY_MATCHES: i64 = 400;
 
 /// What narrows [`MATCHING_PAGE`] to the contacts the trigram index finds for `?5`, and

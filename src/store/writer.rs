@@ -144,7 +144,7 @@ where
     }
 }
 
-/// The work type of a job that is never replayed (it never runs).
+/// The type of the work variant a run-once job does not use, and the reverse.
 type NeverReplayed<T> = fn(&mut WriteCtx<'_>) -> Result<T, StoreError>;
 
 pub(super) type JobSender = mpsc::Sender<Box<dyn Job>>;
