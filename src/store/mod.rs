@@ -320,7 +320,17 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let (job, rx) = writer::job(work);
+        self.run_blocking(writer::job(work))
+    }
+
+    /// Queues `job`, waiting for room, and waits for its result.
+    fn run_blocking<T>(
+        &self,
+        (job, rx): (
+            Box<dyn writer::Job>,
+            tokio::sync::oneshot::Receiver<Result<T, StoreError>>,
+        ),
+    ) -> Result<T, StoreError> {
         let jobs = self.inner.jobs.as_ref().ok_or(StoreError::WriterGone)?;
         jobs.blocking_send(job)
             .map_err(|_| StoreError::WriterGone)?;
@@ -372,11 +382,9 @@ impl Store {
         &self,
         delivery: PreparedDelivery,
     ) -> Result<DeliveryReport, StoreError> {
-        let (job, rx) = writer::replayable_job(move |ctx| ingest::write_delivery(ctx, &delivery));
-        let jobs = self.inner.jobs.as_ref().ok_or(StoreError::WriterGone)?;
-        jobs.blocking_send(job)
-            .map_err(|_| StoreError::WriterGone)?;
-        rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
+        self.run_blocking(writer::replayable_job(move |ctx| {
+            ingest::write_delivery(ctx, &delivery)
+        }))
     }
 
     /// True when the database answers a query.

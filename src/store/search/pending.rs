@@ -33,7 +33,8 @@ pub(crate) enum Contacts {
 /// ids, and clears those notes. Runs inside the caller's transaction, outside any
 /// savepoint: the writer calls it before each commit (so a row is indexed by the
 /// transaction that writes it) and the store when it opens (for rows another tool wrote
-/// straight into the file). With nothing noted it costs two indexed lookups.
+/// straight into the file). With nothing to index it costs a lookup and a count of the
+/// contacts noted (at most a batch: a page or two).
 pub(crate) fn index_pending(conn: &Connection, contacts: Contacts) -> rusqlite::Result<()> {
     index_pending_messages(conn)?;
     index_pending_contacts(conn, contacts)
