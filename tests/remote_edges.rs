@@ -217,12 +217,7 @@ fn bidi_controls_in_a_client_name_reach_neither_the_consent_page_nor_the_termina
 
     // And a redirect URI can carry none: it must be ASCII.
     let body = json!({"client_name": "x", "redirect_uris": ["https://claude.ai\u{202e}/cb"]});
-    let answer = server.call(
-        "POST",
-        "/oauth/register",
-        &[("content-type", "application/json")],
-        Some(&body.to_string()),
-    );
+    let answer = server.post_registration(&body);
     assert_eq!(answer.status, 400, "{}", answer.body);
     assert_eq!(answer.json()["error"], "invalid_redirect_uri");
 }

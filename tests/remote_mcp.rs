@@ -401,13 +401,7 @@ fn registration_takes_only_https_or_loopback_redirects() {
         "javascript:alert(1)",
         "https://claude.ai/cb#x",
     ] {
-        let body = json!({"client_name": "x", "redirect_uris": [bad]}).to_string();
-        let answer = server.call(
-            "POST",
-            "/oauth/register",
-            &[("content-type", "application/json")],
-            Some(&body),
-        );
+        let answer = server.post_registration(&json!({"client_name": "x", "redirect_uris": [bad]}));
         assert_eq!(answer.status, 400, "{bad}");
         assert_eq!(answer.json()["error"], "invalid_redirect_uri");
     }
@@ -421,13 +415,8 @@ fn a_registration_flood_gets_503_and_the_first_registration_keeps_its_consent_pa
     for i in 1..50 {
         server.register(&format!("flood {i}"), REDIRECT);
     }
-    let body = json!({"client_name": "flood 50", "redirect_uris": [REDIRECT]}).to_string();
-    let refused = server.call(
-        "POST",
-        "/oauth/register",
-        &[("content-type", "application/json")],
-        Some(&body),
-    );
+    let refused =
+        server.post_registration(&json!({"client_name": "flood 50", "redirect_uris": [REDIRECT]}));
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert_eq!(refused.json()["error"], "temporarily_unavailable");
     assert_eq!(refused.header("retry-after"), Some("60"));

@@ -561,6 +561,12 @@ fn a_search_during_the_backfill_says_older_messages_may_be_missing_until_it_ends
         .block_on(search_during_the_backfill(&db));
 }
 
+/// What `search_messages` answers a client for `q`, as JSON.
+async fn tool_result(messaging: &Messaging, q: &str) -> serde_json::Value {
+    let results = messaging.search_messages(query(q)).await.expect("search");
+    serde_json::to_value(wa_mcp::mcp::SearchMessagesResult::from(results)).expect("json")
+}
+
 async fn search_during_the_backfill(db: &std::path::Path) {
     // The tool's result, from a store whose backfill has not run yet.
     let options = wa_mcp::store::StoreOptions {
@@ -571,12 +577,7 @@ async fn search_during_the_backfill(db: &std::path::Path) {
     let config = common::config("http://127.0.0.1:9", None);
     let meta = MetaClient::new(common::fast_meta_options("http://127.0.0.1:9", None));
     let messaging = Messaging::new(store.clone(), meta, &config);
-    let results = messaging
-        .search_messages(query("invoice"))
-        .await
-        .expect("search");
-    let result =
-        serde_json::to_value(wa_mcp::mcp::SearchMessagesResult::from(results)).expect("json");
+    let result = tool_result(&messaging, "invoice").await;
     assert_eq!(result["messages"], json!([]), "{result}");
     assert_eq!(result["indexing"]["complete"], false, "{result}");
     assert_eq!(result["indexing"]["percent"], 0, "{result}");
@@ -587,12 +588,7 @@ async fn search_during_the_backfill(db: &std::path::Path) {
         .write(|ctx| wa_mcp::store::search::backfill_batch(ctx, 100))
         .await
         .expect("batch");
-    let results = messaging
-        .search_messages(query("invoice"))
-        .await
-        .expect("search");
-    let result =
-        serde_json::to_value(wa_mcp::mcp::SearchMessagesResult::from(results)).expect("json");
+    let result = tool_result(&messaging, "invoice").await;
     assert!(result.get("indexing").is_none(), "{result}");
     assert_eq!(
         result["messages"].as_array().map(Vec::len),

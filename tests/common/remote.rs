@@ -141,17 +141,22 @@ impl RemoteServer {
         )
     }
 
+    /// Posts `body` to the registration endpoint, as JSON.
+    pub fn post_registration(&self, body: &Value) -> Answer {
+        self.call(
+            "POST",
+            "/oauth/register",
+            &[("content-type", "application/json")],
+            Some(&body.to_string()),
+        )
+    }
+
     /// Registers a client with `redirect` (and `name`); returns its client id.
     pub fn register(&self, name: &str, redirect: &str) -> String {
         let body = json!({"client_name": name, "redirect_uris": [redirect],
             "token_endpoint_auth_method": "none",
             "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]});
-        let answer = self.call(
-            "POST",
-            "/oauth/register",
-            &[("content-type", "application/json")],
-            Some(&body.to_string()),
-        );
+        let answer = self.post_registration(&body);
         assert_eq!(answer.status, 201, "{}", answer.body);
         answer.json()["client_id"]
             .as_str()
