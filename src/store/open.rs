@@ -159,3 +159,6 @@ pub fn migrate_to(conn: &mut Connection, version: i32) -> Result<(), StoreError>
         .map(drop)
         .map_err(|e| StoreError::Migration(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests;
