@@ -29,16 +29,32 @@ pub fn upsert_contact_inbound(
     seen: &ContactSeen,
     inbound_at: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
-    let Some(key) = thread_key(ctx, seen)? else {
-        return Ok(None);
-    };
-    record_seen_fields(ctx, &key, seen, inbound_at)?;
-    Ok(Some(key))
+    Ok(match thread_key(ctx, seen, inbound_at)? {
+        None => None,
+        Some(Thread::Created(key)) => Some(key),
+        Some(Thread::Known(key)) => {
+            record_seen_fields(ctx, &key, seen, inbound_at)?;
+            Some(key)
+        }
+    })
+}
+
+/// The row a user's messages thread on.
+enum Thread {
+    /// A row that existed (perhaps re-keyed or merged just now): what the delivery says
+    /// is still to be recorded on it.
+    Known(String),
+    /// A row created just now with everything the delivery says.
+    Created(String),
 }
 
 /// The key the user `seen` threads on, after creating, re-keying or merging their row
 /// as the delivery shows; `None` when it names no one.
-fn thread_key(ctx: &mut WriteCtx<'_>, seen: &ContactSeen) -> Result<Option<String>, StoreError> {
+fn thread_key(
+    ctx: &mut WriteCtx<'_>,
+    seen: &ContactSeen,
+    inbound_at: Option<&str>,
+) -> Result<Option<Thread>, StoreError> {
     let by_user = key_of(
         ctx,
         "SELECT wa_id FROM contacts WHERE user_id = ?1",
@@ -52,7 +68,7 @@ fn thread_key(ctx: &mut WriteCtx<'_>, seen: &ContactSeen) -> Result<Option<Strin
     Ok(Some(match (by_user, by_phone, &seen.wa_id) {
         (Some(u), Some(p), _) if u != p => {
             merge_into(ctx, &u, &p)?;
-            p
+            Thread::Known(p)
         }
         (Some(u), _, Some(phone)) if seen.user_id.as_ref() == Some(&u) => {
             // Keyed by its BSUID until now: the phone number becomes the key.
@@ -60,20 +76,34 @@ fn thread_key(ctx: &mut WriteCtx<'_>, seen: &ContactSeen) -> Result<Option<Strin
                 "UPDATE contacts SET wa_id = ?1 WHERE wa_id = ?2",
                 params![phone, u],
             )?;
-            phone.clone()
+            Thread::Known(phone.clone())
         }
-        (Some(u), _, _) => u,
-        (None, Some(p), _) => p,
+        (Some(u), _, _) => Thread::Known(u),
+        (None, Some(p), _) => Thread::Known(p),
         (None, None, _) => {
             let Some(key) = seen.wa_id.clone().or_else(|| seen.user_id.clone()) else {
                 return Ok(None);
             };
             let now = ctx.now().to_owned();
+            // One statement writes the whole row (no update after it). `OR FAIL`: with
+            // the default `ABORT`, SQLite copies every page a statement with a trigger
+            // touches into a statement journal, to undo the statement alone; a failure
+            // here fails the job, which the writer undoes whole anyway.
             ctx.exec(
-                "INSERT INTO contacts (wa_id, first_seen_at, updated_at) VALUES (?1, ?2, ?2)",
-                params![key, now],
+                "INSERT OR FAIL INTO contacts (wa_id, user_id, parent_user_id, username,
+                     profile_name, last_inbound_at, first_seen_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![
+                    key,
+                    seen.user_id,
+                    seen.parent_user_id,
+                    seen.username,
+                    seen.profile_name,
+                    inbound_at,
+                    now
+                ],
             )?;
-            key
+            Thread::Created(key)
         }
     }))
 }
