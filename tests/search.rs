@@ -131,6 +131,14 @@ async fn a_trailing_star_matches_any_ending() {
         found(&f, "invoice").await,
         sorted(&["w-invoice", "w-march"])
     );
+    // Three characters are one lookup in the prefix index, fewer merge its entries;
+    // either way the same rule.
+    assert_eq!(
+        found(&f, "inv*").await,
+        sorted(&["w-invoice", "w-march", "w-invoices"])
+    );
+    assert_eq!(found(&f, "MÜL*").await, sorted(&["w-cafe"]));
+    assert_eq!(found(&f, "mu*").await, sorted(&["w-cafe"]));
 }
 
 #[tokio::test]

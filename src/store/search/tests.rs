@@ -130,6 +130,84 @@ fn a_database_of_the_previous_schema_is_indexed_by_the_backfill_in_batches() {
     integrity_ok(&store);
 }
 
+/// Migration V14 makes the index again with a prefix index: every row of a database
+/// indexed by V12 is indexed again by the backfill, and prefixes of two, three and more
+/// characters find what they found before.
+#[test]
+fn a_database_indexed_before_the_prefix_index_is_indexed_again_by_the_backfill() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("v13.db");
+    {
+        let mut conn = Connection::open(&path).expect("open");
+        crate::store::open::migrate_to(&mut conn, 13).expect("v13");
+    }
+    // A database as V13 left it, with rows indexed as they were written.
+    {
+        let conn = Connection::open(&path).expect("open");
+        for (i, body) in [
+            "invoice for March",
+            "invoices attached",
+            "Café Müller",
+            "in time",
+        ]
+        .iter()
+        .enumerate()
+        {
+            insert_text(
+                &conn,
+                &format!("m{i}"),
+                "447700900001",
+                body,
+                &format!("2026-11-01T10:00:0{i}.000000Z"),
+            );
+        }
+        crate::store::search::index_pending(&conn, crate::store::search::Contacts::All)
+            .expect("indexed as V13 does");
+    }
+    let store = Store::open_with(&path, options(false)).expect("migrates");
+    let schema: String = store
+        .read_blocking(|c| {
+            Ok(c.query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'message_search'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .expect("schema");
+    assert!(schema.contains("prefix = '3'"), "{schema}");
+    assert!(
+        !store
+            .read_blocking(index_progress)
+            .expect("progress")
+            .complete
+    );
+    assert!(
+        found(&store, "invoi*").is_empty(),
+        "the new index starts empty"
+    );
+
+    loop {
+        let p = store
+            .write_blocking(|ctx| backfill_batch(ctx, 3))
+            .expect("batch");
+        if p.complete {
+            break;
+        }
+    }
+    let sorted = |q: &str| {
+        let mut ids = found(&store, q);
+        ids.sort();
+        ids
+    };
+    assert_eq!(sorted("invoi*"), ["m0", "m1"]);
+    assert_eq!(sorted("inv*"), ["m0", "m1"]);
+    assert_eq!(sorted("in*"), ["m0", "m1", "m3"]);
+    assert_eq!(sorted("caf*"), ["m2"]);
+    assert_eq!(sorted("MÜL*"), ["m2"]);
+    assert_eq!(sorted("mull*"), ["m2"]);
+    integrity_ok(&store);
+}
+
 #[test]
 fn the_background_backfill_finishes_on_its_own_and_survives_a_restart() {
     let dir = tempfile::tempdir().expect("dir");
