@@ -4,8 +4,8 @@
 //! The trigram index `contact_search` (migration V12) narrows a query to the contacts that
 //! hold its characters in order, and the exact rule is checked on those alone, and on the
 //! new contacts not indexed yet (`store::search`'s pending note); a query
-//! under three characters, which trigrams cannot look up, reads every contact (6-8 ms for
-//! 50,000). Only the page of matches gets its message and unread counts, one
+//! under three characters, which trigrams cannot look up, reads every contact (a name
+//! without ASCII letters reads only their names, from `contacts_by_name`). Only the page of matches gets its message and unread counts, one
 //! index range each. Without a query, the page is read newest activity first through
 //! `contacts_by_last_message`.
 
@@ -53,10 +53,11 @@ const MANY_MATCHES: i64 = 400;
 
 /// What narrows [`MATCHING_PAGE`] for a query under three characters without an ASCII
 /// letter (a Chinese or Japanese name is often two characters), which trigrams cannot
-/// look up: every contact is still read, but `instr` finds the text as written, exactly
-/// as `LIKE` (which folds ASCII letters only) would, in three quarters of the time.
-const NARROWED_AS_WRITTEN: &str =
-    "(instr(k.profile_name, ?5) > 0 OR instr(k.username, ?5) > 0) AND";
+/// look up: every contact's names are still read, but from `contacts_by_name` (migration
+/// V15), which holds only those, and `instr` finds the text as written, exactly as `LIKE`
+/// (which folds ASCII letters only) would, in three quarters of the time.
+const NARROWED_AS_WRITTEN: &str = "k.rowid IN (SELECT rowid FROM contacts
+                    WHERE instr(profile_name, ?5) > 0 OR instr(username, ?5) > 0) AND";
 
 /// What narrows [`MATCHING_PAGE`] to the contacts the trigram index finds for `?5`, and
 /// the new contacts still waiting to join it (at most
@@ -610,9 +611,15 @@ mod tests {
                 "{query}: {steps}"
             );
         }
-        // Under three characters, which trigrams cannot look up, every contact is read.
+        // Under three characters, which trigrams cannot look up, every contact is read;
+        // for a name without ASCII letters, only their names.
         for query in ["Ja", "周洋"] {
             assert!(!plan(query, false).contains("contact_search"), "{query}");
         }
+        let steps = plan("周洋", false);
+        assert!(
+            steps.contains("SCAN contacts USING COVERING INDEX contacts_by_name"),
+            "{steps}"
+        );
     }
 }
