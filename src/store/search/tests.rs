@@ -175,6 +175,16 @@ fn a_database_indexed_before_the_prefix_index_is_indexed_again_by_the_backfill()
         })
         .expect("schema");
     assert!(schema.contains("prefix = '3'"), "{schema}");
+    let automerge: i64 = store
+        .read_blocking(|c| {
+            Ok(c.query_row(
+                "SELECT v FROM message_search_config WHERE k = 'automerge'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .expect("automerge");
+    assert_eq!(automerge, 8);
     assert!(
         !store
             .read_blocking(index_progress)
