@@ -91,17 +91,9 @@ fn thread_key(
             // here fails the job, which the writer undoes whole anyway.
             ctx.exec(
                 "INSERT OR FAIL INTO contacts (wa_id, user_id, parent_user_id, username,
-                     profile_name, last_inbound_at, first_seen_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                params![
-                    key,
-                    seen.user_id,
-                    seen.parent_user_id,
-                    seen.username,
-                    seen.profile_name,
-                    inbound_at,
-                    now
-                ],
+                     profile_name, first_seen_at, updated_at, last_inbound_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                seen_params(&key, seen, &now, inbound_at),
             )?;
             Thread::Created(key)
         }
@@ -145,17 +137,39 @@ fn record_seen_fields(
              OR coalesce(?4, username) IS NOT username
              OR coalesce(?5, profile_name) IS NOT profile_name
              OR ?7 > coalesce(last_inbound_at, ''))",
-        params![
-            key,
-            seen.user_id,
-            seen.parent_user_id,
-            seen.username,
-            seen.profile_name,
-            now,
-            inbound_at
-        ],
+        seen_params(key, seen, &now, inbound_at),
     )?;
     Ok(())
+}
+
+/// The parameters of the statements that write what `seen` says of the contact keyed
+/// `key`: `?1` the key, `?2`..`?5` its user id, parent user id, username and profile name,
+/// `?6` now, `?7` the last inbound time.
+type SeenParams<'a> = (
+    &'a str,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a str,
+    Option<&'a str>,
+);
+
+fn seen_params<'a>(
+    key: &'a str,
+    seen: &'a ContactSeen,
+    now: &'a str,
+    inbound_at: Option<&'a str>,
+) -> SeenParams<'a> {
+    (
+        key,
+        &seen.user_id,
+        &seen.parent_user_id,
+        &seen.username,
+        &seen.profile_name,
+        now,
+        inbound_at,
+    )
 }
 
 /// The fields a merged-away contact hands to the one it is merged into.

@@ -165,26 +165,20 @@ fn a_database_indexed_before_the_prefix_index_is_indexed_again_by_the_backfill()
             .expect("indexed as V13 does");
     }
     let store = Store::open_with(&path, options(false)).expect("migrates");
-    let schema: String = store
-        .read_blocking(|c| {
-            Ok(c.query_row(
-                "SELECT sql FROM sqlite_schema WHERE name = 'message_search'",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .expect("schema");
-    assert!(schema.contains("prefix = '3'"), "{schema}");
-    let automerge: i64 = store
-        .read_blocking(|c| {
-            Ok(c.query_row(
-                "SELECT v FROM message_search_config WHERE k = 'automerge'",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .expect("automerge");
-    assert_eq!(automerge, 8);
+    let value = |sql: &str| -> rusqlite::types::Value {
+        store
+            .read_blocking(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .expect(sql)
+    };
+    let schema = value("SELECT sql FROM sqlite_schema WHERE name = 'message_search'");
+    assert!(
+        matches!(&schema, rusqlite::types::Value::Text(t) if t.contains("prefix = '3'")),
+        "{schema:?}"
+    );
+    assert_eq!(
+        value("SELECT v FROM message_search_config WHERE k = 'automerge'"),
+        rusqlite::types::Value::Integer(8)
+    );
     assert!(
         !store
             .read_blocking(index_progress)
