@@ -109,7 +109,11 @@ pub fn init_reader(conn: &mut Connection, busy_timeout: Duration) -> rusqlite::R
 pub fn migrate(conn: &mut Connection) -> Result<Vec<String>, StoreError> {
     let mut last_err = None;
     for attempt in 0..5 {
-        match embedded::migrations::runner().set_grouped(true).run(conn) {
+        let run = embedded::migrations::runner().set_grouped(true).run(conn);
+        // V13 edits the schema with `writable_schema` on; a run that fails halfway rolls
+        // its writes back but not that setting, and this connection goes on to write.
+        conn.execute_batch("PRAGMA writable_schema = OFF")?;
+        match run {
             Ok(report) => {
                 return Ok(report
                     .applied_migrations()

@@ -160,3 +160,30 @@ fn an_older_database_keeps_its_rows_and_its_rules_through_the_change() {
         .expect("clear");
     assert_rules_hold(&conn);
 }
+
+#[test]
+fn migrating_never_leaves_the_schema_writable() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("wa.db");
+    let mut conn = Connection::open(&path).expect("open");
+    migrate_to(&mut conn, 12).expect("old schema");
+    // A lock held by another connection makes V13's first statement fail after the
+    // setting is on.
+    conn.busy_timeout(std::time::Duration::from_millis(10))
+        .expect("timeout");
+    let other = Connection::open(&path).expect("second connection");
+    other
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO write_clock (id, last_us) VALUES (1, 0) ON CONFLICT DO NOTHING;")
+        .expect("holds the write lock");
+    assert!(migrate(&mut conn).is_err(), "the lock is held");
+    let writable: i64 = conn
+        .query_row("PRAGMA writable_schema", [], |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(writable, 0);
+    other.execute_batch("ROLLBACK").expect("releases");
+    migrate(&mut conn).expect("migrates once the lock is free");
+    let writable: i64 = conn
+        .query_row("PRAGMA writable_schema", [], |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(writable, 0);
+}
