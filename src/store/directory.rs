@@ -3,11 +3,11 @@
 //!
 //! The trigram index `contact_search` (migration V12) narrows a query to the contacts that
 //! hold its characters in order, and the exact rule is checked on those alone, and on the
-//! new contacts not indexed yet (`store::search`'s pending note); a query
-//! under three characters, which trigrams cannot look up, reads every contact (a name
-//! without ASCII letters reads only their names, from `contacts_by_name`). Only the page of matches gets its message and unread counts, one
-//! index range each. Without a query, the page is read newest activity first through
-//! `contacts_by_last_message`.
+//! new contacts not indexed yet (`store::search`'s pending note); a query under three
+//! characters, which trigrams cannot look up, reads every contact (a name without ASCII
+//! letters reads only their names, from `contacts_by_name`). Only the page of matches gets
+//! its message and unread counts, one index range each. Without a query, the page is read
+//! newest activity first through `contacts_by_last_message`.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row};

@@ -131,8 +131,8 @@ fn a_database_of_the_previous_schema_is_indexed_by_the_backfill_in_batches() {
 }
 
 /// Migration V14 makes the index again with a prefix index: every row of a database
-/// indexed by V12 is indexed again by the backfill, and prefixes of two, three and more
-/// characters find what they found before.
+/// indexed before it is indexed again by the backfill, and prefixes of two, three and
+/// more characters find what they found before.
 #[test]
 fn a_database_indexed_before_the_prefix_index_is_indexed_again_by_the_backfill() {
     let dir = tempfile::tempdir().expect("dir");
